@@ -1,0 +1,36 @@
+"""Errors a user can act on. Each has a stable code that scripts can match
+(printed on stderr and written to the batch manifest)."""
+
+from __future__ import annotations
+
+
+class ShenbaoError(Exception):
+    code = "E_INTERNAL"
+    hint = "report a bug with the file attached"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+def _error(name: str, code: str, hint: str) -> type[ShenbaoError]:
+    return type(name, (ShenbaoError,), {"code": code, "hint": hint})
+
+
+EmptyFile = _error("EmptyFile", "E_EMPTY", "the file has 0 bytes: rescan or recopy it")
+UnsupportedFile = _error("UnsupportedFile", "E_UNSUPPORTED",
+                         "not a PDF, TIFF, PNG or JPEG (check what the file really is)")
+CorruptFile = _error("CorruptFile", "E_CORRUPT", "the file is damaged or truncated: recopy it")
+EncryptedFile = _error("EncryptedFile", "E_ENCRYPTED", "give the password with --password")
+NoPages = _error("NoPages", "E_NO_PAGES", "the document has no pages")
+TooLarge = _error("TooLarge", "E_TOO_LARGE", "raise --max-pages / --max-pixels if the file is genuine")
+NotDeclaration = _error("NotDeclaration", "E_NOT_DECLARATION",
+                        "the file is not a 财政项目支出绩效目标申报表; check the file")
+InvalidRecord = _error("InvalidRecord", "E_INVALID_RECORD",
+                       "the record broke the schema: report a bug with the file attached")
+OutputError = _error("OutputError", "E_OUTPUT", "check that OUTDIR is writable and the disk has space")
+Timeout = _error("Timeout", "E_TIMEOUT", "raise --timeout if the document is genuinely large")
+OutOfMemory = _error("OutOfMemory", "E_MEMORY", "raise --max-memory or split the file")

@@ -1,0 +1,555 @@
+"""Cells + template → raw fields.
+
+The engine reads a declaration as a stream of free text lines and ruled tables
+(PageLayout objects from either path) and assigns printed values to record keys
+using only what the template says: which labels name which field, which header
+rows start which table, which cells only name a section. Values stay raw text
+here, each with where it came from; record.py normalizes them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from rapidfuzz import fuzz, process
+
+from .layout import Cell, PageLayout, Table, TextLine
+from .normalize import normalize_label, parse_amount_unit, parse_year, stage_ticked
+from .template import ColumnSpec, FieldSpec, TableSpec, Template
+
+FUZZY_LABEL = 88  # rapidfuzz ratio for OCR'd labels
+TITLE_RE = re.compile(r"绩效目标申报表|项目申报表|绩效目标表")
+YEAR_LINE_RE = re.compile(r"^[（(]?\s*\d{4}\s*年度?\s*[)）]?$")
+_COLON_RE = re.compile(r"^(.{1,40}?)[：:]\s*(.*)$", re.S)
+
+
+@dataclass
+class Raw:
+    """A printed value and where it was found."""
+
+    text: str
+    page: int
+    bbox: tuple[float, float, float, float] | None
+    confidence: float = 1.0
+    method: str = "text"
+    label_score: float = 1.0
+
+    @classmethod
+    def of(cls, cells: list[Cell], text: str | None = None, label_score: float = 1.0) -> "Raw":
+        if not cells:
+            return cls(text or "", 0, None)
+        bbox = (min(c.bbox[0] for c in cells), min(c.bbox[1] for c in cells),
+                max(c.bbox[2] for c in cells), max(c.bbox[3] for c in cells))
+        methods = sorted({c.method for c in cells})
+        return cls(
+            text=text if text is not None else "\n".join(c.text for c in cells if c.text),
+            page=cells[0].page, bbox=bbox,
+            confidence=min(c.confidence for c in cells),
+            method="+".join(methods), label_score=label_score,
+        )
+
+    @classmethod
+    def of_line(cls, line: TextLine, text: str) -> "Raw":
+        return cls(text, line.page, line.bbox, line.confidence, line.method)
+
+
+@dataclass
+class Mapped:
+    """Raw fields of one declaration, before normalization."""
+
+    template: Template
+    fields: dict[str, Raw] = field(default_factory=dict)
+    rows: dict[str, list[dict[str, Raw]]] = field(default_factory=dict)
+    totals: dict[str, Raw] = field(default_factory=dict)
+    header: dict[str, Raw] = field(default_factory=dict)
+    extra: dict[str, Raw] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    specs: dict[str, FieldSpec] = field(default_factory=dict)  # field key → the spec that set it
+    pages: list[int] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ labels
+
+
+class LabelIndex:
+    """Match printed text against a set of specs' labels: exactly after
+    normalization, then as `label：value` in one cell, then (OCR) fuzzily."""
+
+    def __init__(self, specs: Iterable):
+        self.exact: dict[str, object] = {}
+        for s in specs:
+            for lab in s.norm_labels:
+                self.exact.setdefault(lab, s)
+        self.keys = list(self.exact)
+
+    def match(self, text: str, fuzzy: bool = False) -> tuple[object, float, str, str] | None:
+        """→ (spec, score, value text after the label, printed label) or None."""
+        t = text.strip()
+        if not t:
+            return None
+        n = normalize_label(t)
+        if n in self.exact:
+            return self.exact[n], 1.0, "", t
+        m = _COLON_RE.match(t)
+        if m:
+            head = normalize_label(m.group(1))
+            if head in self.exact:
+                return self.exact[head], 1.0, m.group(2).strip(), m.group(1)
+        if fuzzy and self.keys:
+            for cand, rest, printed in ((n, "", t),) + (((normalize_label(m.group(1)), m.group(2).strip(), m.group(1)),) if m else ()):
+                if len(cand) < 2:
+                    continue
+                best = process.extractOne(cand, self.keys, scorer=fuzz.ratio, score_cutoff=FUZZY_LABEL)
+                if best:
+                    return self.exact[best[0]], best[1] / 100, rest, printed
+        return None
+
+
+def _is_ocr(cell: Cell | TextLine) -> bool:
+    return cell.method.startswith("ocr")
+
+
+# ------------------------------------------------------------------ segmenting
+
+
+@dataclass
+class Segment:
+    """One declaration's share of the document stream."""
+
+    items: list[TextLine | Table] = field(default_factory=list)
+
+    @property
+    def pages(self) -> list[int]:
+        return sorted({i.page for i in self.items})
+
+    def texts(self) -> Iterable[str]:
+        for it in self.items:
+            if isinstance(it, TextLine):
+                yield it.text
+            else:
+                for c in it.cells:
+                    if c.text:
+                        yield c.text
+
+
+def stream(pages: Iterable[PageLayout]) -> list[TextLine | Table]:
+    """Pages → one reading-order stream of free lines and tables."""
+    out: list[TextLine | Table] = []
+    for p in pages:
+        items: list[TextLine | Table] = [*p.lines, *p.tables]
+        items.sort(key=lambda i: (i.bbox[1], i.bbox[0]))
+        out.extend(items)
+    return out
+
+
+def title_part(text: str, templates: Iterable[Template]) -> str | None:
+    """If a line is a form title, which part it heads ("" when the title names
+    no part); None when it is not a title."""
+    flat = normalize_label(text)
+    if not TITLE_RE.search(flat):
+        return None
+    tail = flat[TITLE_RE.search(flat).end():]
+    for t in templates:
+        for part, words in t.parts.items():
+            if any(w in tail for w in words):
+                return part
+    return ""
+
+
+def split_declarations(items: list[TextLine | Table], templates) -> list[Segment]:
+    """A part title printed a second time starts a new declaration."""
+    segs: list[Segment] = [Segment()]
+    seen: set[str] = set()
+    for it in items:
+        if isinstance(it, TextLine):
+            part = title_part(it.text, templates)
+            if part is not None:
+                if part in seen:
+                    segs.append(Segment())
+                    seen = set()
+                seen.add(part)
+        segs[-1].items.append(it)
+    return [s for s in segs if s.items]
+
+
+def detect_variant(seg: Segment, templates) -> tuple[Template, float, dict[str, float]]:
+    """Score every template by the share of its identifying labels printed in
+    the segment; the best wins."""
+    printed = {normalize_label(t) for t in seg.texts()}
+    heads = set()
+    for t in printed:
+        m = _COLON_RE.match(t)
+        heads.add(normalize_label(m.group(1)) if m else t)
+    blob = "".join(sorted(printed))
+    scores = {}
+    for tpl in templates:
+        if not tpl.detect:
+            scores[tpl.id] = 0.0
+            continue
+        hit = 0.0
+        for lab in tpl.detect:
+            n = normalize_label(lab)
+            if n in heads:
+                hit += 1
+            elif n in blob:
+                hit += 0.6
+        scores[tpl.id] = hit / len(tpl.detect)
+    best = max(templates, key=lambda t: scores[t.id])
+    return best, scores[best.id], scores
+
+
+# ------------------------------------------------------------------ the mapper
+
+
+@dataclass
+class _Active:
+    spec: TableSpec
+    columns: list[tuple[ColumnSpec, float, float]]  # spec, x0, x1
+    left: float  # cells left of this only name the section
+
+
+class Mapper:
+    def __init__(self, template: Template):
+        self.t = template
+        self.out = Mapped(template=template)
+        self.top = LabelIndex(template.fields)
+        self.headers = {k: LabelIndex([_Spec(k, v)]) for k, v in template.header.items()}
+        self.sections = {normalize_label(s) for s in template.section_labels}
+        self.active: _Active | None = None
+        self.seen_occurrence: dict[str, int] = {}
+
+    # -- free lines ------------------------------------------------------
+    def feed_line(self, line: TextLine) -> None:
+        text = line.text.strip()
+        part = title_part(text, [self.t])
+        if part is not None:
+            self.active = None
+            self.out.header.setdefault("title", Raw.of_line(line, text))
+            y = parse_year(text)
+            if y:
+                self.out.header.setdefault("year", Raw.of_line(line, str(y)))
+            return
+        if YEAR_LINE_RE.match(normalize_label(text) or ""):
+            self.out.header.setdefault("year", Raw.of_line(line, text))
+            return
+        for label, value in _split_labeled(text, self.t.header):
+            if label == "amount_unit":
+                unit = parse_amount_unit(text)
+                if unit:
+                    self.out.header.setdefault("amount_unit", Raw.of_line(line, unit))
+            elif value or label == "filing_unit":
+                self.out.header.setdefault(label, Raw.of_line(line, value))
+
+    # -- tables ----------------------------------------------------------
+    def feed_table(self, table: Table) -> None:
+        r = 0
+        while r < table.n_rows:
+            cells = table.row_cells(r)
+            if not cells:
+                r += 1
+                continue
+            hdr = self._header_row(cells)
+            if hdr:
+                self.active = hdr
+                r += 1
+                continue
+            if self.active and self._is_data_row(cells):
+                if not self._total_row(cells):
+                    self._data_row(cells)
+                r += 1
+                continue
+            self.active = None
+            r = self._kv_rows(table, r)
+
+    # header rows start a table --------------------------------------------
+    def _header_row(self, cells: list[Cell]) -> _Active | None:
+        best = None
+        for spec in self.t.tables:
+            cols = self._align_header(spec, cells)
+            need = min(3, len(spec.columns))
+            if len(cols) >= need and (best is None or len(cols) > len(best.columns)):
+                left = min(x0 for _, x0, _ in cols)
+                best = _Active(spec, cols, left)
+        return best
+
+    def _align_header(self, spec: TableSpec, cells: list[Cell]) -> list[tuple[ColumnSpec, float, float]]:
+        """Header cells left to right → the template's columns in order (so a
+        label printed twice, like 依据, maps to its two columns in turn)."""
+        out = []
+        j = 0
+        for cell in cells:
+            n = normalize_label(cell.text)
+            if not n:
+                continue
+            for k in range(j, len(spec.columns)):
+                col = spec.columns[k]
+                if n in col.norm_labels or (_is_ocr(cell) and _fuzzy_in(n, col.norm_labels)):
+                    out.append((col, cell.bbox[0], cell.bbox[2]))
+                    j = k + 1
+                    break
+        return out
+
+    # data rows ----------------------------------------------------------
+    def _data_cells(self, cells: list[Cell]) -> list[Cell]:
+        a = self.active
+        return [c for c in cells if (c.bbox[0] + c.bbox[2]) / 2 >= a.left - 1
+                and normalize_label(c.text) not in self.sections]
+
+    def _is_data_row(self, cells: list[Cell]) -> bool:
+        data = self._data_cells(cells)
+        if not data:
+            return False
+        first = data[0]
+        m = self.top.match(first.text, fuzzy=_is_ocr(first))
+        return m is None or m[1] < 1.0 and len(first.text) > 12
+
+    def _total_row(self, cells: list[Cell]) -> bool:
+        spec = self.active.spec
+        if not spec.total:
+            return False
+        data = self._data_cells(cells)
+        labels = [normalize_label(x) for x in spec.total["labels"]]
+        if not any(normalize_label(c.text) in labels for c in data[:2]):
+            return False
+        col = next(c for c in self.active.columns if c[0].key == spec.total["column"])
+        vals = [c for c in data if _overlap(c, col[1], col[2]) > 0.5 and normalize_label(c.text) not in labels]
+        if vals:
+            self.out.totals[spec.total["key"]] = Raw.of(vals)
+        self.active = None  # the total closes the table
+        return True
+
+    def _data_row(self, cells: list[Cell]) -> None:
+        a = self.active
+        data = self._data_cells(cells)
+        row: dict[str, Raw] = {}
+        for col, x0, x1 in a.columns:
+            mine = [c for c in data if _overlap(c, x0, x1) > 0.5]
+            if col.type == "stages":
+                stage_cells = [c for c in data if _overlap(c, x0, x1) > 0.5 or _center_in(c, x0, x1)]
+                row.update(self._stages(col, stage_cells, a))
+                continue
+            if mine:
+                row[col.key] = Raw.of(mine)
+        rows = self.out.rows.setdefault(a.spec.key, [])
+        if rows:
+            for key in a.spec.carry_down:
+                if not (row.get(key) and row[key].text.strip()) and key in rows[-1]:
+                    row[key] = rows[-1][key]
+        if a.spec.require and not any(row.get(k) and row[k].text.strip() for k in a.spec.require):
+            return
+        rows.append(row)
+
+    def _stages(self, col: ColumnSpec, cells: list[Cell], a: _Active) -> dict[str, Raw]:
+        """Stage cells (立项和计划阶段 √ …): which stage each names, ticked or not.
+        The header 保障阶段 may span the stage columns, or each may have its own."""
+        out: dict[str, Raw] = {}
+        idx = LabelIndex(col.stages)
+        unnamed = []
+        for c in cells:
+            named = None
+            for st in col.stages:
+                for lab in st.norm_labels:
+                    if lab in normalize_label(c.text):
+                        named = st
+                        break
+                if named:
+                    break
+            if named is None:
+                m = idx.match(c.text, fuzzy=True)
+                named = m[0] if m else None
+            if named is None:
+                unnamed.append(c)
+                continue
+            out[f"stages.{named.key}"] = Raw.of([c])
+        free = [st for st in col.stages if f"stages.{st.key}" not in out]
+        for st, c in zip(free, unnamed):
+            out[f"stages.{st.key}"] = Raw.of([c])
+        return out
+
+    # label/value rows -----------------------------------------------------
+    def _kv_rows(self, table: Table, r: int) -> int:
+        cells = [c for c in table.row_cells(r) if normalize_label(c.text) not in self.sections]
+        if not cells:
+            return r + 1
+        first = cells[0]
+        m = self.top.match(first.text, fuzzy=_is_ocr(first))
+        span = first.row + first.row_span - r
+        if m and span > 1 and first.row == r and not m[2]:
+            spec = m[0]
+            inner: list[list[Cell]] = []
+            seen: set[int] = {id(first)}
+            for rr in range(r, r + span):
+                row = [c for c in table.row_cells(rr) if id(c) not in seen
+                       and normalize_label(c.text) not in self.sections]
+                seen.update(id(c) for c in row)
+                inner.append(row)
+            self._group(spec, inner, m[1])
+            return r + span
+        self._kv_row(cells, self.top)
+        return r + 1
+
+    def _group(self, spec: FieldSpec, rows: list[list[Cell]], score: float) -> None:
+        """A label spanning several rows: its rows hold sub-fields, or the
+        printed lines of one value."""
+        if not spec.subfields:
+            cells = [c for row in rows for c in row if c.text.strip()]
+            if spec.key and cells:
+                self._set(spec, Raw.of(cells, label_score=score))
+            return
+        sub = LabelIndex(spec.subfields)
+        last: FieldSpec | None = None
+        for row in rows:
+            last = self._kv_row(row, sub, parent=spec, carry=last)
+
+    def _kv_row(self, cells: list[Cell], index: LabelIndex, parent: FieldSpec | None = None,
+                carry: FieldSpec | None = None) -> FieldSpec | None:
+        """Pairs of (label cell, value cells) in one row. Text before any label
+        continues the previous sub-field (a paragraph printed in its own row)."""
+        pairs: list[tuple[object, str, list[Cell], float, str]] = []  # spec, label, cells, score, inline
+        pending: list[Cell] = []
+        for c in cells:
+            m = index.match(c.text, fuzzy=_is_ocr(c))
+            if m:
+                spec, score, rest, printed = m
+                pairs.append((spec, printed, [c] if rest else [], score, rest))
+            elif parent is None and _looks_like_label(c, waiting=_waits_value(pairs)):
+                pairs.append((None, c.text.strip().rstrip("：:"), [], 1.0, ""))
+            elif pairs:
+                pairs[-1][2].append(c)
+            else:
+                pending.append(c)
+        if pending and carry is not None:
+            prev = self._get(carry)
+            extra_cells = [c for c in pending if c.text.strip()]
+            if prev is not None and extra_cells:
+                prev.text += "\n" + "\n".join(c.text for c in extra_cells)
+        last = carry
+        for spec, printed, vcells, score, rest in pairs:
+            if spec is None:
+                vals = [c for c in vcells if c.text.strip()]
+                if vals:
+                    self.out.extra.setdefault(printed, Raw.of(vals))
+                continue
+            text = rest if rest else "\n".join(c.text for c in vcells if c.text.strip())
+            if rest and len(vcells) > 1:
+                text = "\n".join([rest] + [c.text for c in vcells[1:] if c.text.strip()])
+            if spec.subfields and not spec.key:
+                # label with its sub-fields in the value cells ("项目资金 | 一、项目总预算：…")
+                self._kv_row(vcells if not rest else vcells, LabelIndex(spec.subfields), parent=spec)
+                last = spec
+                continue
+            if parent is not None and parent.type and spec.type == "string":
+                spec = _with_type(spec, parent.type)
+            self._set(spec, Raw.of(vcells, text=text, label_score=score))
+            last = spec
+        return last
+
+    # storing ----------------------------------------------------------
+    def _set(self, spec: FieldSpec, raw: Raw) -> None:
+        key = spec.key
+        if key is None:
+            return
+        n = self.seen_occurrence.get(key, 0)
+        self.seen_occurrence[key] = n + 1
+        cur = self.out.fields.get(key)
+        if cur is not None and cur.text.strip():
+            if raw.text.strip() and normalize_label(raw.text) != normalize_label(cur.text):
+                self.out.warnings.append(f"{key}: printed twice with different values; kept the first")
+            return
+        self.out.fields[key] = raw
+        self.out.specs[key] = spec
+
+    def _get(self, spec: FieldSpec) -> Raw | None:
+        return self.out.fields.get(spec.key) if spec.key else None
+
+    def run(self, seg: Segment) -> Mapped:
+        for it in seg.items:
+            if isinstance(it, TextLine):
+                self.feed_line(it)
+            else:
+                self.feed_table(it)
+        self.out.pages = seg.pages
+        return self.out
+
+
+# ------------------------------------------------------------------ helpers
+
+
+@dataclass
+class _Spec:
+    key: str
+    labels: list[str]
+
+    @property
+    def norm_labels(self) -> list[str]:
+        return [normalize_label(x) for x in self.labels]
+
+
+def _with_type(spec: FieldSpec, type_: str) -> FieldSpec:
+    return FieldSpec(key=spec.key, labels=spec.labels, type=type_, role=spec.role,
+                     options=spec.options, lines=spec.lines)
+
+
+def _waits_value(pairs) -> bool:
+    """The last label still has no value: the next cell is its value, even if
+    it happens to end with a colon."""
+    return bool(pairs) and not pairs[-1][2] and not pairs[-1][4]
+
+
+def _looks_like_label(c: Cell, waiting: bool) -> bool:
+    """An unknown printed label: short text ending with a colon, or (when no
+    label is waiting for its value) a short text in the grid's first column."""
+    t = c.text.strip()
+    if not t or len(t) > 20 or "\n" in t:
+        return False
+    if t.endswith(("：", ":")):
+        return True
+    return not waiting and c.col == 0 and not re.search(r"\d", t)
+
+
+def _split_labeled(text: str, header: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """A free line holding one or more `label：value` pairs → [(header key, value)]."""
+    hits = []
+    for key, labels in header.items():
+        for lab in sorted(labels, key=len, reverse=True):
+            i = text.find(lab)
+            if i >= 0:
+                hits.append((i, i + len(lab), key))
+                break
+    hits.sort()
+    # drop hits inside another hit (单位 inside 填报单位)
+    kept = []
+    for h in hits:
+        if kept and h[0] < kept[-1][1]:
+            continue
+        kept.append(h)
+    out = []
+    for n, (i, j, key) in enumerate(kept):
+        end = kept[n + 1][0] if n + 1 < len(kept) else len(text)
+        value = text[j:end].strip()
+        value = re.sub(r"^[（(]\s*盖章\s*[)）]", "", value).strip()
+        value = value.lstrip("：:").strip()
+        out.append((key, value))
+    return out
+
+
+def _overlap(c: Cell, x0: float, x1: float) -> float:
+    """Share of the cell's width inside [x0, x1]."""
+    w = c.bbox[2] - c.bbox[0]
+    if w <= 0:
+        return 0.0
+    return max(0.0, min(c.bbox[2], x1) - max(c.bbox[0], x0)) / w
+
+
+def _center_in(c: Cell, x0: float, x1: float) -> bool:
+    return x0 <= (c.bbox[0] + c.bbox[2]) / 2 <= x1
+
+
+def _fuzzy_in(n: str, labels: list[str]) -> bool:
+    return any(fuzz.ratio(n, lab) >= FUZZY_LABEL for lab in labels)
+
+
+def map_segment(seg: Segment, template: Template) -> Mapped:
+    return Mapper(template).run(seg)

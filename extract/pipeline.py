@@ -1,0 +1,108 @@
+"""One document in, records out: the library's entry point."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from . import errors
+from .checks import run_checks
+from .document import Options, open_document
+from .mapping import Segment, detect_variant, map_segment, split_declarations, stream, title_part
+from .record import build_record, validate
+from .template import Template, load_templates
+
+MIN_VARIANT_SCORE = 0.35  # below this, no template fits: best effort + warning
+NOT_A_FORM_SCORE = 0.15  # below this and no form title: not a declaration
+
+PART_NAMES = {"overview": "项目总体情况", "targets": "绩效目标", "safeguards": "制度保障"}
+
+
+def extract_file(path: str | Path, options: Options | None = None,
+                 templates: tuple[Template, ...] | None = None) -> list[dict]:
+    """Read one file and return one validated record per declaration in it.
+    Raises a ShenbaoError (with a code) when the file cannot give any record."""
+    t0 = time.perf_counter()
+    templates = templates or load_templates()
+    doc = open_document(path, options)
+    pages = list(doc.pages())
+    page_warnings = [w for p in pages for w in p.warnings]
+    bad_pages = [i for i in doc.info if i.kind == "error"]
+    items = stream(pages)
+    if not any(getattr(it, "text", None) or getattr(it, "cells", None) for it in items):
+        if bad_pages:
+            raise errors.CorruptFile(
+                f"{doc.path.name}: no page could be read ({bad_pages[0].note})")
+        raise errors.NotDeclaration(f"{doc.path.name}: no text found on any page"
+                                    + (f" ({page_warnings[0]})" if page_warnings else ""))
+    segments = split_declarations(items, templates)
+    records = []
+    for seg in segments:
+        tpl, score, scores = detect_variant(seg, templates)
+        has_title = any(title_part(t, templates) is not None for t in _lines(seg))
+        if score < NOT_A_FORM_SCORE and not has_title:
+            continue  # a cover sheet or stray page, not a declaration
+        rec = _record(seg, tpl, score, scores)
+        records.append(rec)
+    if not records:
+        raise errors.NotDeclaration(
+            f"{doc.path.name} is not a 财政项目支出绩效目标申报表 (no form title, no known labels)")
+    seconds = time.perf_counter() - t0
+    kinds: dict[str, list[int]] = {}
+    for info in doc.info:
+        kinds.setdefault(info.kind, []).append(info.number)
+    for n, rec in enumerate(records, start=1):
+        rec["source"] = {
+            "file": doc.path.name,
+            "sha256": doc.sha256,
+            "page_count": doc.n_pages,
+            "pages": rec["source"]["pages"],
+            "page_kinds": kinds,
+            "declaration": n,
+            "declarations_in_file": len(records),
+            "variant_scores": rec["source"]["variant_scores"],
+            "ocr_engine": doc.options.ocr_engine if any(k != "text" for k in kinds) else None,
+            "seconds": round(seconds, 3),
+        }
+        mine = set(rec["source"]["pages"])
+        rec["warnings"] = [w for w in page_warnings if _page_of(w) in mine or _page_of(w) is None] \
+            + [f"page {b.number}: unreadable, skipped ({b.note})" for b in bad_pages] + rec["warnings"]
+        validate(rec)
+    return records
+
+
+def _lines(seg: Segment):
+    from .layout import TextLine
+
+    return [it.text for it in seg.items if isinstance(it, TextLine)]
+
+
+def _page_of(warning: str) -> int | None:
+    if warning.startswith("page "):
+        head = warning[5:].split(":", 1)[0]
+        if head.isdigit():
+            return int(head)
+    return None
+
+
+def _record(seg: Segment, tpl: Template, score: float, scores: dict) -> dict:
+    mapped = map_segment(seg, tpl)
+    rec, prov, warnings = build_record(mapped)
+    if score < MIN_VARIANT_SCORE:
+        warnings.insert(0, f"no form template matched well (best {tpl.id} at {score:.2f}); "
+                           "best-effort record, check every field")
+    seen_parts = {title_part(t, [tpl]) for t in _lines(seg)} - {None}
+    for part, name in PART_NAMES.items():
+        if part in tpl.parts and seen_parts and part not in seen_parts:
+            warnings.append(f"part {name} not found in this declaration")
+    for spec in tpl.tables:
+        if spec.key in rec and not rec[spec.key]:
+            warnings.append(f"{spec.key}: table not found")
+    rec["checks"] = run_checks(rec)
+    for c in rec["checks"]:
+        if not c["passed"]:
+            warnings.append(f"check {c['id']} failed: {c['detail']}")
+    rec["source"] = {"pages": seg.pages, "variant_scores": {k: round(v, 3) for k, v in scores.items()}}
+    rec["provenance"] = prov
+    rec["warnings"] = warnings
+    return rec

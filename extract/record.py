@@ -1,0 +1,242 @@
+"""Raw fields → the record of record-spec.md: normalization, provenance,
+confidence, and validation against schema.json."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from . import errors
+from .mapping import Mapped, Raw
+from .normalize import (
+    checked_option,
+    clean_text,
+    label_unit,
+    parse_amount,
+    parse_date,
+    parse_number,
+    parse_phone,
+    parse_year,
+    snap,
+    stage_ticked,
+)
+from .template import FieldSpec, TableSpec
+
+SCHEMA_PATH = Path(__file__).parent / "schema.json"
+REVIEW_BELOW = 0.80  # fields less certain than this are listed for review
+
+PROJECT_KEYS = ["name", "category", "nature", "department", "implementer", "manager", "contact",
+                "phone", "start_date", "end_date", "overview", "basis", "necessity", "feasibility",
+                "resources", "overall_goal", "annual_goals", "other_issues"]
+FUNDING_KEYS = ["total_budget", "current_year_budget", "fiscal_appropriation",
+                "superior_appropriation", "own_level_appropriation", "subordinate_matching",
+                "other_funds", "project_fiscal_funds", "carryover", "project_other_funds"]
+ROW_KEYS = {
+    "indicators": ["level1", "level2", "level3", "target", "note", "table"],
+    "budget_items": ["project", "content", "detail", "amount", "unit_price", "price_basis",
+                     "quantity", "quantity_basis", "note"],
+    "safeguards": ["category", "documents", "measures", "stages"],
+}
+STAGE_KEYS = ["planning", "implementation", "completion"]
+
+
+def empty_record() -> dict:
+    return {
+        "schema_version": "1",
+        "form": {"title": None, "year": None, "amount_unit": None, "filing_unit": None, "variant": ""},
+        "project": {k: None for k in PROJECT_KEYS},
+        "funding": {k: None for k in FUNDING_KEYS},
+        "composition": None,
+        "indicators": [],
+        "budget_items": [],
+        "budget_total": None,
+        "safeguards": [],
+        "extra": {},
+    }
+
+
+class Builder:
+    """Normalizes one Mapped declaration into a record, keeping for every value
+    where it came from and how sure we are."""
+
+    def __init__(self, mapped: Mapped):
+        self.m = mapped
+        self.rec = empty_record()
+        self.prov: dict[str, dict] = {}
+        self.warnings: list[str] = list(mapped.warnings)
+        self.unit = None
+
+    # --------------------------------------------------------------- helpers
+    def _prov(self, path: str, raw: Raw, confidence: float | None = None) -> None:
+        conf = raw.confidence * raw.label_score if confidence is None else confidence
+        self.prov[path] = {
+            "page": raw.page,
+            "bbox": [round(v, 1) for v in raw.bbox] if raw.bbox else None,
+            "method": raw.method,
+            "confidence": round(conf, 3),
+        }
+        if conf < REVIEW_BELOW:
+            self.warnings.append(f"{path}: low confidence {conf:.2f}, needs review")
+
+    def _amount(self, path: str, raw: Raw, unit: str | None) -> float | None:
+        value = parse_amount(raw.text, unit)
+        if value is None and clean_text(raw.text) not in ("", "-", "--", "----", "/", "无"):
+            self.warnings.append(f"{path}: '{raw.text.strip()}' is not a readable amount; left empty")
+        return value
+
+    def _value(self, path: str, spec_type: str, raw: Raw, spec: FieldSpec | None = None):
+        t = spec_type
+        if t == "amount":
+            unit = label_unit(spec.labels[0]) if spec else None
+            return self._amount(path, raw, unit or self.unit)
+        if t == "number":
+            return parse_number(raw.text)
+        if t == "date":
+            v = parse_date(raw.text, role=spec.role if spec else "start")
+            if v is None and raw.text.strip():
+                self.warnings.append(f"{path}: '{raw.text.strip()}' is not a readable date; left empty")
+            return v
+        if t == "phone":
+            return parse_phone(raw.text)
+        if t == "choice":
+            v = checked_option(raw.text, spec.options)
+            if v is None:
+                self.warnings.append(f"{path}: no single option ticked in '{clean_text(raw.text)}'")
+            return v
+        if t == "text":
+            v = clean_text(raw.text, keep_newlines=bool(spec and spec.lines))
+            return v if v else None
+        v = clean_text(raw.text)
+        return v or None
+
+    # --------------------------------------------------------------- parts
+    def form(self) -> None:
+        h = self.m.header
+        t = self.m.template
+        f = self.rec["form"]
+        f["title"] = t.title
+        f["variant"] = t.id
+        if "year" in h:
+            f["year"] = parse_year(h["year"].text)
+            self._prov("form.year", h["year"])
+        if "amount_unit" in h:
+            f["amount_unit"] = h["amount_unit"].text
+            self._prov("form.amount_unit", h["amount_unit"])
+        self.unit = f["amount_unit"] or t.amount_unit
+        if "filing_unit" in h:
+            v = clean_text(h["filing_unit"].text)
+            f["filing_unit"] = v or None
+            if v:
+                self._prov("form.filing_unit", h["filing_unit"])
+
+    def fields(self) -> None:
+        for key, raw in self.m.fields.items():
+            spec = self.m.specs.get(key)
+            value = self._value(key, spec.type if spec else "string", raw, spec)
+            section, _, name = key.partition(".")
+            if name:
+                self.rec[section][name] = value
+            else:
+                self.rec[section] = value
+            if value is not None:
+                self._prov(key, raw)
+        # 项目名称 printed above parts (b) and (c) stands in when part (a) is missing
+        hdr = self.m.header.get("project_name")
+        if hdr is not None:
+            printed = clean_text(hdr.text)
+            if self.rec["project"]["name"] is None and printed:
+                self.rec["project"]["name"] = printed
+                self._prov("project.name", hdr)
+
+    def tables(self) -> None:
+        for spec in self.m.template.tables:
+            rows = self.m.rows.get(spec.key, [])
+            out = []
+            for i, row in enumerate(rows):
+                out.append(self._row(spec, i, row))
+            if spec.key in self.rec:
+                self.rec[spec.key] = out
+            if spec.total:
+                raw = self.m.totals.get(spec.total["key"])
+                if raw is not None:
+                    path = spec.total["key"]
+                    self.rec[path] = self._amount(path, raw, self.unit)
+                    self._prov(path, raw)
+
+    def _row(self, spec: TableSpec, i: int, row: dict[str, Raw]) -> dict:
+        keys = ROW_KEYS.get(spec.key, [c.key for c in spec.columns])
+        out: dict = {k: None for k in keys}
+        out.update(spec.constant)
+        types = {c.key: c.type for c in spec.columns}
+        for col in spec.columns:
+            if col.type == "stages":
+                stages = {}
+                for st in col.stages:
+                    raw = row.get(f"stages.{st.key}")
+                    path = f"{spec.key}[{i}].stages.{st.key}"
+                    if raw is None:
+                        stages[st.key] = None
+                        self.warnings.append(f"{path}: stage cell not found")
+                        continue
+                    stages[st.key] = bool(stage_ticked(raw.text))
+                    self._prov(path, raw)
+                out[col.key] = stages
+                continue
+            raw = row.get(col.key)
+            if raw is None:
+                continue
+            path = f"{spec.key}[{i}].{col.key}"
+            value = self._value(path, types.get(col.key, "string"), raw)
+            if isinstance(value, str) and col.key in spec.vocab and raw.method.startswith("ocr"):
+                value = self._snap(path, value, spec.vocab[col.key], raw)
+            out[col.key] = value
+            if value is not None:
+                self._prov(path, raw)
+        return out
+
+    def _snap(self, path: str, value: str, vocab: list[str], raw: Raw) -> str:
+        """OCR'd text of a closed vocabulary → the nearest allowed value."""
+        best, score = snap(value, vocab, min_score=80)
+        if best is None:
+            self.warnings.append(f"{path}: '{value}' is not a known value; kept as read")
+            return value
+        raw.confidence = min(raw.confidence, score)
+        return best
+
+    def build(self) -> dict:
+        self.form()
+        self.fields()
+        self.tables()
+        self.rec["extra"] = {}
+        for label, raw in self.m.extra.items():
+            amount = parse_amount(raw.text, self.unit) if _money_label(label) else None
+            self.rec["extra"][label] = amount if amount is not None else clean_text(raw.text)
+        return self.rec
+
+
+def _money_label(label: str) -> bool:
+    return any(w in label for w in ("金额", "资金", "预算", "拨款", "经费", "万元", "（元）", "(元)"))
+
+
+def build_record(mapped: Mapped) -> tuple[dict, dict, list[str]]:
+    b = Builder(mapped)
+    rec = b.build()
+    return rec, b.prov, b.warnings
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    with open(SCHEMA_PATH, encoding="utf-8") as f:
+        schema = json.load(f)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def validate(record: dict) -> None:
+    """Raise InvalidRecord listing every way the record breaks the contract."""
+    problems = sorted(_validator().iter_errors(record), key=lambda e: list(e.path))
+    if problems:
+        lines = [f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in problems[:10]]
+        raise errors.InvalidRecord("; ".join(lines))

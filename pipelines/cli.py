@@ -1,0 +1,151 @@
+"""`shenbao` command line: extract | compare | samples (| batch | export)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from extract import errors
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="财政项目支出绩效目标申报表 (PDF / TIFF / PNG / JPEG) → validated JSON records.")
+samples_app = typer.Typer(no_args_is_help=True, help="Build sample declarations with golden records.")
+app.add_typer(samples_app, name="samples")
+
+
+def _err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def count_fields(rec: dict) -> int:
+    """Non-empty leaf fields of a record (what a person would call 'found')."""
+    from extract.compare import leaves
+
+    return sum(1 for _, v in leaves(rec) if v not in (None, "", [], {}))
+
+
+@app.command()
+def extract(
+    files: List[Path] = typer.Argument(..., help="PDF, TIFF, PNG or JPEG files"),
+    outdir: Path = typer.Option(..., "-o", "--outdir", help="where <stem>.json records go"),
+    ocr: str = typer.Option("rapidocr", "--ocr", help="OCR engine for scanned pages: rapidocr | tesseract"),
+    password: Optional[str] = typer.Option(None, "--password", help="password of encrypted PDFs"),
+    force_ocr: bool = typer.Option(False, "--force-ocr", help="OCR every page, ignore text layers"),
+    max_pages: int = typer.Option(2000, "--max-pages", help="refuse documents with more pages"),
+) -> None:
+    """Extract one record per declaration: OUTDIR/<file stem>.json (<stem>-N.json when a file
+    holds several). Exit status 1 when any file failed; the reason goes to stderr."""
+    from extract.document import Options
+    from extract.pipeline import extract_file
+    from pipelines.io import write_records
+
+    if ocr not in ("rapidocr", "tesseract"):
+        raise typer.BadParameter("--ocr must be rapidocr or tesseract")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _err(f"{outdir}: E_OUTPUT: cannot create output directory ({exc.strerror})")
+        raise typer.Exit(2)
+    opts = Options(password=password, ocr_engine=ocr, force_ocr=force_ocr, max_pages=max_pages)
+    failed = 0
+    for f in files:
+        t0 = time.perf_counter()
+        try:
+            records = extract_file(f, opts)
+            paths = write_records(outdir, f.name, records)
+        except errors.ShenbaoError as exc:
+            failed += 1
+            _err(f"{f}: {exc.code}: {exc.message}")
+            continue
+        except Exception as exc:  # never a traceback for one bad file
+            failed += 1
+            _err(f"{f}: E_INTERNAL: {type(exc).__name__}: {exc}")
+            continue
+        secs = time.perf_counter() - t0
+        for p, rec in zip(paths, records):
+            bad = sum(not c["passed"] for c in rec.get("checks", []))
+            typer.echo(f"{f.name} → {p.name}: {count_fields(rec)} fields found, "
+                       f"{bad} checks failed, {len(rec.get('warnings', []))} warnings, "
+                       f"variant {rec['form']['variant']}, {secs:.2f} s")
+    if failed:
+        _err(f"{failed} of {len(files)} files failed")
+        raise typer.Exit(1)
+
+
+@app.command()
+def compare(
+    outdir: Path = typer.Argument(..., help="records written by extract"),
+    goldendir: Path = typer.Argument(..., help="golden records with the same file names"),
+    min_accuracy: Optional[float] = typer.Option(None, "--min-accuracy",
+                                                 help="exit 1 when field accuracy is below this"),
+    as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
+    show: int = typer.Option(20, "--show", help="differing fields to list per record"),
+) -> None:
+    """Field accuracy, exact records and long-text CER against golden records."""
+    from extract.compare import compare_dirs
+
+    report = compare_dirs(outdir, goldendir)
+    if not report.records:
+        _err(f"no golden records (*.json) in {goldendir}")
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(f"records: {len(report.records)}  fields: {report.fields}")
+        typer.echo(f"field accuracy: {report.field_accuracy:.4f}")
+        typer.echo(f"exact records:  {report.exact_records:.4f} "
+                   f"({sum(r.exact for r in report.records)}/{len(report.records)})")
+        typer.echo(f"text CER:       {report.text_cer:.4f}")
+        for r in report.records:
+            if r.missing:
+                typer.echo(f"  {r.name}: no output record")
+                continue
+            if not r.diffs:
+                continue
+            typer.echo(f"  {r.name}: {r.equal}/{r.fields} fields equal")
+            for path, g, v in r.diffs[:show]:
+                typer.echo(f"    {path}: golden {_short(g)} | got {_short(v)}")
+            if len(r.diffs) > show:
+                typer.echo(f"    … {len(r.diffs) - show} more")
+    if min_accuracy is not None and report.field_accuracy < min_accuracy:
+        _err(f"field accuracy {report.field_accuracy:.4f} is below {min_accuracy}")
+        raise typer.Exit(1)
+
+
+def _short(v, n: int = 60) -> str:
+    s = json.dumps(v, ensure_ascii=False)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+@samples_app.command("build")
+def samples_build(
+    outdir: Path = typer.Argument(..., help="where digital/, scanned/ and golden/ go"),
+    count: int = typer.Option(8, "--count", "-n", help="how many declarations"),
+    seed: int = typer.Option(0, "--seed", help="the same seed builds the same files"),
+    scanned: bool = typer.Option(True, "--scanned/--no-scanned", help="also make scanned versions"),
+    golden_dir: Optional[Path] = typer.Option(None, "--golden-dir",
+                                              help="where golden records go (default OUTDIR/golden)"),
+) -> None:
+    """Render golden records to PDFs (and simulated scans), with their golden records."""
+    from pipelines.samples.build import build
+
+    made = build(outdir, count=count, seed=seed, scanned=scanned, golden_dir=golden_dir,
+                 log=typer.echo)
+    typer.echo(f"{len(made)} declarations written to {outdir}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
