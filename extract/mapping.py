@@ -218,7 +218,14 @@ class Mapper:
         self.headers = {k: LabelIndex([_Spec(k, v)]) for k, v in template.header.items()}
         self.sections = {normalize_label(s) for s in template.section_labels}
         self.active: _Active | None = None
+        self.active_page = 0
         self.seen_occurrence: dict[str, int] = {}
+        # the field set last, and whether the row being read is the first of a
+        # new page (where a value cut by the page break goes on)
+        self.last_spec: FieldSpec | None = None
+        self.last_group: FieldSpec | None = None
+        self.last_page = 0
+        self.page_start = False
 
     # -- free lines ------------------------------------------------------
     def feed_line(self, line: TextLine) -> None:
@@ -245,6 +252,9 @@ class Mapper:
     # -- tables ----------------------------------------------------------
     def feed_table(self, table: Table) -> None:
         r = 0
+        # a table that goes on from the previous page: its first row may be the
+        # rest of a row the page break cut in two
+        continuing = self.active is not None and table.page != self.active_page
         while r < table.n_rows:
             cells = table.row_cells(r)
             if not cells:
@@ -252,16 +262,24 @@ class Mapper:
                 continue
             hdr = self._header_row(cells)
             if hdr:
+                if not (continuing and self.active and hdr.spec is self.active.spec):
+                    continuing = False
                 self.active = hdr
+                self.active_page = table.page
                 r += 1
                 continue
             if self.active and self._is_data_row(cells):
                 if not self._total_row(cells):
-                    self._data_row(cells)
+                    self._data_row(cells, continuing=continuing)
+                continuing = False
+                self.active_page = table.page
                 r += 1
                 continue
+            continuing = False
             self.active = None
+            self.page_start = r == 0 and table.page != self.last_page and self.last_spec is not None
             r = self._kv_rows(table, r)
+            self.page_start = False
 
     # header rows start a table --------------------------------------------
     def _header_row(self, cells: list[Cell]) -> _Active | None:
@@ -311,16 +329,22 @@ class Mapper:
             return False
         data = self._data_cells(cells)
         labels = [normalize_label(x) for x in spec.total["labels"]]
-        if not any(normalize_label(c.text) in labels for c in data[:2]):
+
+        def is_label(c: Cell) -> bool:  # 金额合计, also with a stray glyph beside it
+            n = normalize_label(c.text)
+            return any(lab in n and len(n) <= len(lab) + 3 for lab in labels) \
+                and not re.search(r"\d", n)
+
+        if not any(is_label(c) for c in data[:2]):
             return False
         col = next(c for c in self.active.columns if c[0].key == spec.total["column"])
-        vals = [c for c in data if _overlap(c, col[1], col[2]) > 0.5 and normalize_label(c.text) not in labels]
+        vals = [c for c in data if _overlap(c, col[1], col[2]) > 0.5 and not is_label(c)]
         if vals:
             self.out.totals[spec.total["key"]] = Raw.of(vals)
         self.active = None  # the total closes the table
         return True
 
-    def _data_row(self, cells: list[Cell]) -> None:
+    def _data_row(self, cells: list[Cell], continuing: bool = False) -> None:
         a = self.active
         data = self._data_cells(cells)
         row: dict[str, Raw] = {}
@@ -333,6 +357,15 @@ class Mapper:
             if mine:
                 row[col.key] = Raw.of(mine)
         rows = self.out.rows.setdefault(a.spec.key, [])
+        if continuing and rows and _split_row(a.spec, row, rows[-1]):
+            for key, raw in row.items():
+                prev = rows[-1].get(key)
+                if prev is None:
+                    rows[-1][key] = raw
+                elif raw.text.strip() and not key.startswith("stages."):
+                    rows[-1][key] = Raw(prev.text + "\n" + raw.text, prev.page, prev.bbox,
+                                        min(prev.confidence, raw.confidence), prev.method)
+            return
         if rows:
             for key in a.spec.carry_down:
                 if not (row.get(key) and row[key].text.strip()) and key in rows[-1]:
@@ -375,20 +408,38 @@ class Mapper:
             return r + 1
         first = cells[0]
         m = self.top.match(first.text, fuzzy=_is_ocr(first))
-        span = first.row + first.row_span - r
-        if m and span > 1 and first.row == r and not m[2]:
-            spec = m[0]
-            inner: list[list[Cell]] = []
-            seen: set[int] = {id(first)}
-            for rr in range(r, r + span):
-                row = [c for c in table.row_cells(rr) if id(c) not in seen
-                       and normalize_label(c.text) not in self.sections]
-                seen.update(id(c) for c in row)
-                inner.append(row)
-            self._group(spec, inner, m[1])
-            return r + span
+        group = self.last_group if self.page_start else None
+        if group is not None:
+            if not first.text.strip() or (m and m[0] is group and not m[2]):
+                # a group cut by the page break: its label printed again, or left blank
+                return self._group_rows(table, r, first, group, 1.0)
+            if not m and self._has_label(cells, group):
+                # the label column is not repeated at all
+                self._group(group, [cells], 1.0)
+                return r + 1
+        if m and not m[2] and first.row == r and first.row_span > 1:
+            return self._group_rows(table, r, first, m[0], m[1])
+        self.last_group = None
         self._kv_row(cells, self.top)
         return r + 1
+
+    def _group_rows(self, table: Table, r: int, first: Cell, spec: FieldSpec, score: float) -> int:
+        """The rows a group label spans (from row r), without the label cell."""
+        span = first.row + first.row_span - r
+        inner: list[list[Cell]] = []
+        seen: set[int] = {id(first)}
+        for rr in range(r, r + span):
+            row = [c for c in table.row_cells(rr) if id(c) not in seen
+                   and normalize_label(c.text) not in self.sections]
+            seen.update(id(c) for c in row)
+            inner.append(row)
+        self._group(spec, inner, score)
+        return r + span
+
+    @staticmethod
+    def _has_label(cells: list[Cell], spec: FieldSpec) -> bool:
+        index = LabelIndex(spec.subfields)
+        return any(index.match(c.text, fuzzy=_is_ocr(c)) for c in cells)
 
     def _group(self, spec: FieldSpec, rows: list[list[Cell]], score: float) -> None:
         """A label spanning several rows: its rows hold sub-fields, or the
@@ -400,6 +451,9 @@ class Mapper:
             return
         sub = LabelIndex(spec.subfields)
         last: FieldSpec | None = None
+        self.last_group = spec
+        if self.page_start and self.last_spec in spec.subfields:
+            last = self.last_spec  # the group goes on from the previous page
         for row in rows:
             last = self._kv_row(row, sub, parent=spec, carry=last)
 
@@ -420,6 +474,8 @@ class Mapper:
                 pairs[-1][2].append(c)
             else:
                 pending.append(c)
+        if pending and carry is None and self.page_start:
+            carry = self.last_spec  # the rest of a value the page break cut
         if pending and carry is not None:
             prev = self._get(carry)
             extra_cells = [c for c in pending if c.text.strip()]
@@ -440,8 +496,6 @@ class Mapper:
                 self._kv_row(vcells if not rest else vcells, LabelIndex(spec.subfields), parent=spec)
                 last = spec
                 continue
-            if parent is not None and parent.type and spec.type == "string":
-                spec = _with_type(spec, parent.type)
             self._set(spec, Raw.of(vcells, text=text, label_score=score))
             last = spec
         return last
@@ -454,12 +508,19 @@ class Mapper:
         n = self.seen_occurrence.get(key, 0)
         self.seen_occurrence[key] = n + 1
         cur = self.out.fields.get(key)
+        if cur is not None and self.page_start and spec is self.last_spec:
+            # the label printed again on the next page: the value goes on
+            if raw.text.strip():
+                cur.text += "\n" + raw.text
+            return
         if cur is not None and cur.text.strip():
             if raw.text.strip() and normalize_label(raw.text) != normalize_label(cur.text):
                 self.out.warnings.append(f"{key}: printed twice with different values; kept the first")
             return
         self.out.fields[key] = raw
         self.out.specs[key] = spec
+        self.last_spec = spec
+        self.last_page = raw.page or self.last_page
 
     def _get(self, spec: FieldSpec) -> Raw | None:
         return self.out.fields.get(spec.key) if spec.key else None
@@ -485,11 +546,6 @@ class _Spec:
     @property
     def norm_labels(self) -> list[str]:
         return [normalize_label(x) for x in self.labels]
-
-
-def _with_type(spec: FieldSpec, type_: str) -> FieldSpec:
-    return FieldSpec(key=spec.key, labels=spec.labels, type=type_, role=spec.role,
-                     options=spec.options, lines=spec.lines)
 
 
 def _waits_value(pairs) -> bool:
@@ -533,6 +589,19 @@ def _split_labeled(text: str, header: dict[str, list[str]]) -> list[tuple[str, s
         value = value.lstrip("：:").strip()
         out.append((key, value))
     return out
+
+
+def _split_row(spec: TableSpec, row: dict[str, Raw], prev: dict[str, Raw]) -> bool:
+    """After a page break, a row lacking every value that each real row has
+    (the template's `whole_row`, e.g. 明细金额) while the row before has them is
+    the rest of that row, cut by the page break."""
+    if not spec.whole_row:
+        return False
+    def filled(r, k):
+        return k in r and r[k].text.strip() != ""
+    return (any(filled(row, k) for k in row)
+            and not any(filled(row, k) for k in spec.whole_row)
+            and all(filled(prev, k) for k in spec.whole_row))
 
 
 def _overlap(c: Cell, x0: float, x1: float) -> float:

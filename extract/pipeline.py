@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from . import errors
@@ -22,7 +21,6 @@ def extract_file(path: str | Path, options: Options | None = None,
                  templates: tuple[Template, ...] | None = None) -> list[dict]:
     """Read one file and return one validated record per declaration in it.
     Raises a ShenbaoError (with a code) when the file cannot give any record."""
-    t0 = time.perf_counter()
     templates = templates or load_templates()
     doc = open_document(path, options)
     pages = list(doc.pages())
@@ -47,7 +45,6 @@ def extract_file(path: str | Path, options: Options | None = None,
     if not records:
         raise errors.NotDeclaration(
             f"{doc.path.name} is not a 财政项目支出绩效目标申报表 (no form title, no known labels)")
-    seconds = time.perf_counter() - t0
     kinds: dict[str, list[int]] = {}
     for info in doc.info:
         kinds.setdefault(info.kind, []).append(info.number)
@@ -62,7 +59,6 @@ def extract_file(path: str | Path, options: Options | None = None,
             "declarations_in_file": len(records),
             "variant_scores": rec["source"]["variant_scores"],
             "ocr_engine": doc.options.ocr_engine if any(k != "text" for k in kinds) else None,
-            "seconds": round(seconds, 3),
         }
         mine = set(rec["source"]["pages"])
         rec["warnings"] = [w for w in page_warnings if _page_of(w) in mine or _page_of(w) is None] \

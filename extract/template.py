@@ -56,6 +56,7 @@ class TableSpec:
     vocab: dict[str, list[str]] = field(default_factory=dict)
     total: dict | None = None
     heading: list[str] = field(default_factory=list)  # printed table headings (长期/年度绩效指标)
+    whole_row: list[str] = field(default_factory=list)  # columns every printed row fills
 
 
 @dataclass
@@ -81,15 +82,18 @@ class Template:
             stack[0:0] = f.subfields
 
 
-def _field(d: dict) -> FieldSpec:
+def _field(d: dict, parent_type: str = "string") -> FieldSpec:
+    """A field spec; sub-fields take their group's type unless they name one
+    (the rows of 项目资金 are amounts)."""
+    type_ = d.get("type", parent_type)
     return FieldSpec(
         key=d.get("key"),
         labels=list(d["labels"]),
-        type=d.get("type", "string"),
+        type=type_,
         role=d.get("role", "start"),
         options=list(d.get("options", [])),
         lines=bool(d.get("lines", False)),
-        subfields=[_field(s) for s in d.get("subfields", [])],
+        subfields=[_field(s, type_) for s in d.get("subfields", [])],
         occurrence=d.get("occurrence"),
     )
 
@@ -109,6 +113,7 @@ def _table(d: dict) -> TableSpec:
         vocab={k: list(v) for k, v in (d.get("vocab") or {}).items()},
         total=d.get("total"),
         heading=list(d.get("heading", [])),
+        whole_row=list(d.get("whole_row", [])),
     )
 
 

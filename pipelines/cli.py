@@ -139,6 +139,69 @@ def samples_build(
     typer.echo(f"{len(made)} declarations written to {outdir}")
 
 
+@app.command()
+def batch(
+    indir: Path = typer.Argument(..., help="directory searched recursively for PDF / TIFF / PNG / JPEG"),
+    outdir: Path = typer.Option(..., "-o", "--outdir", help="records and manifest.jsonl go here"),
+    jobs: Optional[int] = typer.Option(None, "-j", "--jobs", help="worker processes (default: all cores)"),
+    timeout: float = typer.Option(600, "--timeout", help="seconds allowed per document"),
+    max_memory: int = typer.Option(2048, "--max-memory", help="MB of memory per worker (0: no limit)"),
+    ray_address: Optional[str] = typer.Option(None, "--ray",
+                                              help="run on Ray: auto | HOST:PORT | local"),
+    ocr: str = typer.Option("rapidocr", "--ocr", help="OCR engine for scanned pages: rapidocr | tesseract"),
+    password: Optional[str] = typer.Option(None, "--password", help="password of encrypted PDFs"),
+    force_ocr: bool = typer.Option(False, "--force-ocr", help="OCR every page, ignore text layers"),
+    max_pages: int = typer.Option(2000, "--max-pages", help="refuse documents with more pages"),
+) -> None:
+    """Extract every declaration file under INDIR into OUTDIR, resumably: a rerun skips
+    the documents OUTDIR/manifest.jsonl lists as ok. Records are named after the path
+    relative to INDIR (sub/a.pdf → sub__a.json). Exit status 1 when any document failed."""
+    from extract.document import Options
+    from pipelines.batch import run_batch
+
+    if ocr not in ("rapidocr", "tesseract"):
+        raise typer.BadParameter("--ocr must be rapidocr or tesseract")
+    if not indir.is_dir():
+        _err(f"{indir}: not a directory")
+        raise typer.Exit(2)
+    opts = Options(password=password, ocr_engine=ocr, force_ocr=force_ocr, max_pages=max_pages)
+    try:
+        summary = run_batch(indir, outdir, jobs=jobs, timeout=timeout, max_memory_mb=max_memory or None,
+                            options=opts, ray_address=ray_address)
+    except OSError as exc:
+        _err(f"{outdir}: E_OUTPUT: {exc}")
+        raise typer.Exit(2)
+    except RuntimeError as exc:  # Ray could not start its workers
+        _err(str(exc))
+        raise typer.Exit(2)
+    for file, code, message in summary.failures:
+        _err(f"{file}: {code}: {message}")
+    typer.echo(str(summary))
+    if summary.n_failed:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_cmd(
+    outdir: Path = typer.Argument(..., help="directory of records (from extract or batch)"),
+    to: str = typer.Option(..., "--to", help="DIR/ (CSVs), FILE.csv, FILE.xlsx, FILE.parquet or FILE.duckdb"),
+) -> None:
+    """Flat tables (declarations, indicators, budget_items, safeguards, checks) from the
+    records: CSV / Parquet one file per table (FILE.<table>.csv), Excel one sheet per
+    table with Chinese headers, DuckDB one table each."""
+    from pipelines.export import export
+
+    if not outdir.is_dir():
+        _err(f"{outdir}: not a directory")
+        raise typer.Exit(2)
+    try:
+        written = export(outdir, to)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc))
+    for p in written:
+        typer.echo(str(p))
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,310 @@
+"""Ruling lines → table cells (OpenCV).
+
+Horizontal and vertical rules are pulled out of the ink mask with long
+morphological openings, their gaps closed along the line direction, and each
+table's cells are the regions the lines enclose: the line mask is inverted and
+its connected components inside the table are the cells, so a merged cell comes
+out as one rectangle however many rows or columns it spans.
+
+All sizes are derived from the page's resolution (dpi) so that 200 and 300 dpi
+scans behave alike. Coordinates are image pixels (x0, top, x1, bottom).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .preprocess import binarize
+
+PxBox = tuple[int, int, int, int]
+
+
+@dataclass
+class Grid:
+    """What grid detection found on one page."""
+
+    tables: list[list[PxBox]] = field(default_factory=list)  # cells of each table
+    table_boxes: list[PxBox] = field(default_factory=list)
+    lines: np.ndarray | None = None  # mask of the ruling lines (255)
+    ink: np.ndarray | None = None  # the page's ink mask (255)
+    thickness: float = 1.0  # typical rule thickness, px
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def cells(self) -> list[PxBox]:
+        return [c for t in self.tables for c in t]
+
+    def text_ink(self) -> np.ndarray:
+        """Ink without the ruling lines (what OCR and checkbox reading see)."""
+        if self.ink is None:
+            raise ValueError("grid has no ink mask")
+        if self.lines is None:
+            return self.ink
+        return cv2.subtract(self.ink, self.lines)
+
+
+def _mm(dpi: float, mm: float) -> int:
+    return max(1, int(round(mm / 25.4 * dpi)))
+
+
+def _piece_width(mask: np.ndarray, horizontal: bool) -> float:
+    """Median thickness (area / length) of the pieces of a line mask."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return 0.0
+    length = stats[1:, 2] if horizontal else stats[1:, 3]
+    return float(np.median(stats[1:, 4] / np.maximum(length, 1)))
+
+
+def _gap_to(flags: np.ndarray, start: int, step: int, reach: int) -> int | None:
+    """Distance from index start (inclusive) to the first True going in
+    direction step, within reach; None when there is none."""
+    n = flags.size
+    for k in range(reach + 1):
+        i = start + step * k
+        if i < 0 or i >= n:
+            return None
+        if flags[i]:
+            return k
+    return None
+
+
+def _touches(mask: np.ndarray, x: int, y: int, r: int, w: int) -> bool:
+    """Whether mask has a pixel in the square of half-size r (+w across) at (x, y)."""
+    H, W = mask.shape
+    y0, y1 = max(0, y - r), min(H, y + r + 1)
+    x0, x1 = max(0, x - r), min(W, x + r + 1)
+    return bool(mask[y0:y1, x0:x1].any())
+
+
+def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal and vertical rule masks from an ink mask.
+
+    1. open with a kernel longer than a body-text stroke (4 mm; 3 mm down) → rule pieces
+       (a stub between two breaks goes too: hence the wide closing next);
+    2. thicken across the line by one pixel each side so that pieces offset by a
+       pixel (residual skew) still meet, and close gaps of up to 4.5 mm along it;
+    3. a piece of 12 mm or more is a rule; a shorter one is a rule only when
+       both its ends come within 3 mm of a long rule of the other direction, it
+       covers 80 % of the distance between them and it is no thicker than the
+       page's rules (the border between two cells of one short row, or of one
+       narrow column; not a text stroke, not the arc of a seal)."""
+    # a vertical rule of a short row, broken once, leaves pieces of ~4 mm: the
+    # vertical opening is shorter (CJK body text strokes stay under ~3.3 mm)
+    l1h, l1v, gap, l2, reach = _mm(dpi, 4), _mm(dpi, 3), _mm(dpi, 4.5), _mm(dpi, 12), _mm(dpi, 3)
+    pieces, longs = [], []
+    for horizontal in (True, False):
+        k = (lambda n: (n, 1)) if horizontal else (lambda n: (1, n))
+        across = (1, 3) if horizontal else (3, 1)
+        l1 = l1h if horizontal else l1v
+        m = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k(l1)))
+        m = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_RECT, across))
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, k(gap)))
+        pieces.append(m)
+        longs.append(cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k(l2))))
+    out = [longs[0].copy(), longs[1].copy()]
+    widths = [_piece_width(longs[0], True), _piece_width(longs[1], False)]
+    # short vertical pieces first (against long horizontals), then short
+    # horizontal ones (against long and accepted verticals)
+    for d in (1, 0):
+        other = out[1 - d]
+        # a piece much thicker than the page's rules is not one (the arc of a
+        # seal's ring, a bold stroke)
+        max_w = widths[d] * 1.6 + 1 if widths[d] else None
+        short = cv2.subtract(pieces[d], cv2.dilate(longs[d], np.ones((3, 3), np.uint8)))
+        # cut the pieces where they cross a rule of the other direction: each
+        # part then runs between two rules (or dangles, like a text stroke)
+        short = cv2.subtract(short, other)
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(short, connectivity=8)
+        for i in range(1, n):
+            x, y, w, h, a = stats[i]
+            if max_w is not None and a / max(1, h if d == 1 else w) > max_w:
+                continue
+            if d == 1:
+                if h < l1v:
+                    continue
+                band = other[:, max(0, x - 1):x + w + 1].any(axis=1)
+                up = _gap_to(band, y, -1, reach)
+                down = _gap_to(band, y + h - 1, 1, reach)
+                ok = up is not None and down is not None and h >= 0.8 * (h + up + down)
+            else:
+                if w < l1h:
+                    continue
+                band = other[max(0, y - 1):y + h + 1, :].any(axis=0)
+                left = _gap_to(band, x, -1, reach)
+                right = _gap_to(band, x + w - 1, 1, reach)
+                ok = left is not None and right is not None and w >= 0.8 * (w + left + right)
+            if ok:
+                sl = (slice(y, y + h), slice(x, x + w))
+                out[d][sl] = cv2.max(out[d][sl], (lab[sl] == i).astype(np.uint8) * 255)
+    return _snap_ends(out[0], out[1], _mm(dpi, 4.5))
+
+
+def _snap_ends(hmask: np.ndarray, vmask: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lengthen a rule whose end stops short of a crossing rule (the last
+    stretch broken away, or a stub too short to survive the opening) up to
+    that rule, when it lies within reach along the rule's own row/column."""
+    H, W = hmask.shape
+    hout, vout = hmask.copy(), vmask.copy()
+    for mask, other, out, horizontal in ((hmask, vmask, hout, True), (vmask, hmask, vout, False)):
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        for i in range(1, n):
+            x, y, w, h, _ = stats[i]
+            if horizontal:
+                rows = slice(y, y + h)
+                left = other[rows, max(0, x - reach):x]
+                hit = np.flatnonzero(left.any(axis=0))
+                if hit.size and hit[-1] < left.shape[1] - 1:
+                    out[rows, max(0, x - reach) + hit[-1]:x] = 255
+                right = other[rows, x + w:min(W, x + w + reach)]
+                hit = np.flatnonzero(right.any(axis=0))
+                if hit.size and hit[0] > 0:
+                    out[rows, x + w:x + w + hit[0] + 1] = 255
+            else:
+                cols = slice(x, x + w)
+                up = other[max(0, y - reach):y, cols]
+                hit = np.flatnonzero(up.any(axis=1))
+                if hit.size and hit[-1] < up.shape[0] - 1:
+                    out[max(0, y - reach) + hit[-1]:y, cols] = 255
+                down = other[y + h:min(H, y + h + reach), cols]
+                hit = np.flatnonzero(down.any(axis=1))
+                if hit.size and hit[0] > 0:
+                    out[y + h:y + h + hit[0] + 1, cols] = 255
+    return hout, vout
+
+
+def _thickness(hmask: np.ndarray, vmask: np.ndarray, ink: np.ndarray) -> float:
+    """Median rule thickness: ink area under each line piece / its length."""
+    vals = []
+    for m, horizontal in ((hmask, True), (vmask, False)):
+        under = cv2.bitwise_and(ink, m)
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        if n <= 1:
+            continue
+        areas = np.bincount(lab[under > 0].ravel(), minlength=n)
+        for i in range(1, n):
+            length = stats[i, 2] if horizontal else stats[i, 3]
+            if length > 0 and areas[i] > 0:
+                vals.append(areas[i] / length)
+    return max(1.0, float(np.median(vals))) if vals else 1.0
+
+
+def _extend(mask: np.ndarray, horizontal: bool, n: int) -> np.ndarray:
+    """Lengthen lines by n px at both ends (rules that stop short of a crossing)."""
+    k = (2 * n + 1, 1) if horizontal else (1, 2 * n + 1)
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, k))
+
+
+def find_grid(gray: np.ndarray, dpi: float, ink: np.ndarray | None = None) -> Grid:
+    """Find the ruled tables of a (levelled) page and their cells.
+
+    Above 250 dpi the lines are looked for in a half-size copy of the ink mask
+    (max-pooled, so a one-pixel rule survives) and the cells scaled back."""
+    if ink is None:
+        ink = binarize(gray)
+    f = 2 if dpi > 250 else 1
+    if f > 1:
+        h2, w2 = ink.shape[0] // f, ink.shape[1] // f
+        work = cv2.resize(ink[: h2 * f, : w2 * f], (w2, h2), interpolation=cv2.INTER_AREA)
+        work = cv2.compare(work, 0, cv2.CMP_GT)
+    else:
+        work = ink
+    wdpi = dpi / f
+    hmask, vmask = line_masks(work, wdpi)
+    thick = _thickness(hmask, vmask, work)
+    ext = _mm(wdpi, 1.2)
+    lines = _extend(hmask, True, ext) | _extend(vmask, False, ext)
+    grid = Grid(ink=ink, thickness=thick * f)
+    rules = cv2.dilate(hmask | vmask, np.ones((3, 3), np.uint8))
+    if f > 1:
+        rules = cv2.resize(rules, (ink.shape[1], ink.shape[0]), interpolation=cv2.INTER_NEAREST)
+    # the rule mask as the page shows it (for erasing), slightly widened
+    grid.lines = rules & cv2.dilate(ink, np.ones((3, 3), np.uint8))
+    min_cell = _mm(wdpi, 2.0)
+    min_table = _mm(wdpi, 15)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        if w < min_table or h < _mm(wdpi, 5):
+            continue
+        roi = (labels[y:y + h, x:x + w] == i).astype(np.uint8) * 255
+        # close an open frame: a table without outer rules still has its extent
+        cv2.rectangle(roi, (0, 0), (w - 1, h - 1), 255, 1)
+        cells = _cells_in(roi, x, y, min_cell, thick)
+        if len(cells) == 0:
+            continue
+        if len(cells) == 1 and (h < _mm(wdpi, 8) or w < _mm(wdpi, 8)):
+            continue
+        grid.tables.append([tuple(v * f for v in c) for c in cells])
+        grid.table_boxes.append((int(x * f), int(y * f), int((x + w) * f), int((y + h) * f)))
+    order = sorted(range(len(grid.tables)), key=lambda k: (grid.table_boxes[k][1], grid.table_boxes[k][0]))
+    grid.tables = [grid.tables[k] for k in order]
+    grid.table_boxes = [grid.table_boxes[k] for k in order]
+    return grid
+
+
+def _cells_in(roi: np.ndarray, ox: int, oy: int, min_cell: int, thick: float) -> list[PxBox]:
+    """Regions enclosed by the lines of one table → cell rectangles (page px)."""
+    free = cv2.bitwise_not(roi)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(free, connectivity=4)
+    h, w = roi.shape
+    pad = int(round(thick / 2)) + 1
+    cells = []
+    for i in range(1, n):
+        x, y, cw, ch, area = stats[i]
+        if cw < min_cell or ch < min_cell:
+            continue
+        if x == 0 or y == 0 or x + cw >= w or y + ch >= h:
+            continue  # outside the frame
+        if area < 0.6 * cw * ch:
+            continue  # not a rectangle: a leak or an irregular blob (seal, noise)
+        cells.append((int(ox + x - pad), int(oy + y - pad), int(ox + x + cw - 1 + pad),
+                      int(oy + y + ch - 1 + pad)))
+    return _snap(cells, thick)
+
+
+def _snap(cells: list[PxBox], thick: float) -> list[PxBox]:
+    """Make neighbouring cells share their edge coordinates exactly."""
+    if not cells:
+        return cells
+    tol = max(3.0, thick * 1.5)
+
+    def snap_axis(vals: list[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        group: list[int] = []
+        for v in sorted(set(vals)):
+            if group and v - group[-1] > tol:
+                c = int(round(sum(group) / len(group)))
+                out.update({g: c for g in group})
+                group = []
+            group.append(v)
+        c = int(round(sum(group) / len(group)))
+        out.update({g: c for g in group})
+        return out
+
+    xs = snap_axis([c[0] for c in cells] + [c[2] for c in cells])
+    ys = snap_axis([c[1] for c in cells] + [c[3] for c in cells])
+    return [(xs[a], ys[b], xs[c], ys[d]) for a, b, c, d in cells]
+
+
+def erase_lines(gray: np.ndarray, grid: Grid) -> np.ndarray:
+    """The page with its ruling lines painted over in paper white."""
+    if grid.lines is None:
+        return gray
+    out = gray.copy()
+    out[grid.lines > 0] = 255
+    return out
+
+
+def draw(img: np.ndarray, grid: Grid) -> np.ndarray:
+    """Debug view: cells in green, table frames in blue."""
+    vis = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img.copy()
+    for tb in grid.table_boxes:
+        cv2.rectangle(vis, tb[:2], tb[2:], (255, 0, 0), 3)
+    for cells in grid.tables:
+        for c in cells:
+            cv2.rectangle(vis, (c[0] + 2, c[1] + 2), (c[2] - 2, c[3] - 2), (0, 180, 0), 2)
+    return vis

@@ -1,0 +1,259 @@
+"""A scanned page image → PageLayout.
+
+orientation → deskew → red seal removal → contrast → grid → checkboxes →
+OCR (cut at cells and boxes) → ticks in stage cells → PDF points → build_page.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from ..layout import Fragment, PageLayout, build_page
+from ..ocr.base import Word, crop_clean, cut_pieces, get_engine
+from . import checkbox, grid as gridmod, preprocess as pp
+
+log = logging.getLogger(__name__)
+
+#: per-step seconds of the last image_to_layout call in this thread (for benchmarks)
+LAST_TIMINGS: dict[str, float] = {}
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+TICKISH = re.compile(r"^[√✓✔VvJjYy/\\\s]+$")
+
+
+class _Clock:
+    def __init__(self):
+        self.t = time.perf_counter()
+        self.steps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps[name] = self.steps.get(name, 0.0) + now - self.t
+        self.t = now
+
+
+def prepare(image, dpi: float, judge=None):
+    """Image → levelled, upright, seal-free, contrast-normalized gray.
+    Returns (gray, ink mask, rotation clockwise, skew angle, warnings, timings)."""
+    clock = _Clock()
+    warnings: list[str] = []
+    arr = pp.to_array(image)
+    gray = pp.remove_red(arr) if arr.ndim == 3 else arr
+    clock.lap("red")
+    rot = pp.orientation(gray, judge=judge)
+    gray = pp.rotate_quadrant(gray, rot)
+    clock.lap("orientation")
+    gray, angle = pp.deskew(gray)
+    if abs(angle) > 4.5:
+        warnings.append(f"skew {angle:.1f}° is near the ±5° the deskew searches")
+    clock.lap("deskew")
+    gray = pp.normalize_contrast(gray)
+    clock.lap("contrast")
+    ink = pp.binarize(gray)
+    clock.lap("binarize")
+    return gray, ink, rot, angle, warnings, clock.steps
+
+
+def image_to_layout(image, number: int, dpi: float, engine: str = "rapidocr") -> PageLayout:
+    """Read one scanned page (PIL image or ndarray; BGR when it is a colour
+    array) at resolution dpi into a PageLayout (PDF points, top-left origin)."""
+    eng = get_engine(engine)
+    judge = getattr(eng, "upside_down", None)
+    if judge is None:
+        try:
+            judge = getattr(get_engine("rapidocr"), "upside_down")
+        except Exception:  # pragma: no cover - rapidocr missing
+            judge = None
+    gray, ink, rot, angle, warnings, steps = prepare(image, dpi, judge)
+    clock = _Clock()
+
+    grid = gridmod.find_grid(gray, dpi, ink=ink)
+    text_ink = grid.text_ink()
+    cells = grid.cells
+    clock.lap("grid")
+
+    marks = checkbox.find_boxes(text_ink, dpi, cells)
+    holes = [_grow(m.bbox, 0.15) for m in marks]
+    clean = gridmod.erase_lines(gray, grid)
+    # a seal on a gray scan: its ring and star are light, print is dark
+    clean = pp.suppress_light_ink(clean, text_ink, dpi)
+    visible = cv2.bitwise_and(text_ink, cv2.compare(clean, 200, cv2.CMP_LT))
+    clock.lap("checkbox")
+
+    words = _tidy(eng.read_page(clean, cells, holes, visible, dpi))
+    clock.lap("ocr")
+
+    words, ticks = _stage_ticks(eng, clean, words, cells, holes, visible, dpi)
+    marks += ticks
+    clock.lap("ticks")
+
+    look = os.environ.get("SHENBAO_OCR_LOOK")
+    if look:  # debug: what the page reader saw
+        os.makedirs(look, exist_ok=True)
+        cv2.imwrite(os.path.join(look, f"look-p{number}.png"), draw_layout(clean, grid, marks, words))
+
+    s = 72.0 / dpi
+    method = f"ocr:{eng.name}"
+    frags = [Fragment(w.text, _pt(w.bbox, s), round(float(w.confidence), 4), method) for w in words]
+    frags += [Fragment(m.text, _pt(m.bbox, s), round(m.confidence, 4), "pixels") for m in marks]
+    tables = [[_pt(c, s) for c in t] for t in grid.tables]
+    h, w = gray.shape
+    page = build_page(number, "image", w * s, h * s, tables, frags, method=method)
+    page.rotation = rot
+    page.warnings.extend(warnings)
+    if not grid.tables:
+        page.warnings.append(f"page {number}: no ruled table found")
+    if words:
+        low = [x for x in words if x.confidence < 0.6]
+        if len(low) > max(3, 0.2 * len(words)):
+            page.warnings.append(f"page {number}: {len(low)} of {len(words)} OCR pieces read with low confidence")
+    else:
+        page.warnings.append(f"page {number}: OCR found no text")
+    clock.lap("layout")
+    steps.update(clock.steps)
+    LAST_TIMINGS.clear()
+    LAST_TIMINGS.update(steps)
+    log.debug("page %d timings %s", number, {k: round(v, 3) for k, v in steps.items()})
+    return page
+
+
+DIGITISH = re.compile(r"^[0-9OoDQIl|.,\-]+$")
+DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1"})
+SIGNS = re.compile(r"[\w\u3400-\u9fff√✓✔]")
+
+
+def _tidy(words: list[Word]) -> list[Word]:
+    """Generic clean-up of what an engine read: a number read with letter
+    look-alikes (O for 0, l for 1) gets its digits; a lone speck of dust read
+    as punctuation (no letter, digit or character, far smaller than the text
+    around it) goes."""
+    if not words:
+        return words
+    med_h = float(np.median([w.bbox[3] - w.bbox[1] for w in words]))
+    out = []
+    for w in words:
+        t = w.text
+        if DIGITISH.match(t) and (any(c.isdigit() for c in t) or t in ("O", "o")):
+            t = t.translate(DIGIT_FIX)
+        if not SIGNS.search(t):
+            h = max(w.bbox[3] - w.bbox[1], w.bbox[2] - w.bbox[0])
+            if h < 0.5 * med_h:
+                continue
+        out.append(Word(t, w.bbox, w.confidence, w.crop_box) if t != w.text else w)
+    return out
+
+
+def _pt(b, s: float) -> tuple[float, float, float, float]:
+    return (round(b[0] * s, 2), round(b[1] * s, 2), round(b[2] * s, 2), round(b[3] * s, 2))
+
+
+def _grow(b, f: float):
+    d = int(round((b[2] - b[0]) * f))
+    return (b[0] - d, b[1] - d, b[2] + d, b[3] + d)
+
+
+def _cell_of(b, cells: Sequence) -> int | None:
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    for i, c in enumerate(cells):
+        if c[0] <= cx <= c[2] and c[1] <= cy <= c[3]:
+            return i
+    return None
+
+
+def _stage_ticks(eng, gray, words: list[Word], cells, holes, text_ink, dpi):
+    """Stage cells (… 阶段 √): the tick is read from the pixels beside the label.
+
+    The cell is cut again at narrower gaps (so that a tick set off by a space
+    is a piece of its own) and read (all stage cells in one batch); pieces
+    with Chinese text are the label, any other ink in the cell the size of a
+    mark is the tick. OCR text that is only a tick look-alike (√ V v /) is
+    dropped in favour of it."""
+    by_cell: dict[int, list[Word]] = {}
+    for w in words:
+        i = _cell_of(w.bbox, cells)
+        if i is not None:
+            by_cell.setdefault(i, []).append(w)
+    stage = [i for i, ws in by_cell.items() if "阶段" in "".join(w.text for w in ws)]
+    if not stage:
+        return words, []
+    jobs = []  # (cell index, ink box, crop box)
+    for i in stage:
+        boxes = _line_boxes([w.crop_box or w.bbox for w in by_cell[i]])
+        for ink_box, crop in cut_pieces(boxes, [cells[i]], holes, text_ink, gap_split=0.3):
+            jobs.append((i, ink_box, crop))
+    res = eng.recognize([crop_clean(gray, c, ib, None) for _, ib, c in jobs]) if jobs else []
+    dropped = {id(w) for i in stage for w in by_cell[i]}
+    words = [w for w in words if id(w) not in dropped]
+    ticks = []
+    for i in stage:
+        mine = [(ib, c, r) for (j, ib, c), r in zip(jobs, res) if j == i]
+        if not any(CJK.search(r[0]) for _, _, r in mine):
+            # the re-read found no label: work from what the page read had
+            mine = [(w.bbox, w.crop_box or w.bbox, (w.text, w.confidence)) for w in by_cell[i]]
+        line_h = float(np.median([ib[3] - ib[1] for ib, _, _ in mine])) if mine else dpi / 7.0
+        label_boxes = []
+        for ink_box, crop, (t, conf) in mine:
+            t = t.strip()
+            if not t or not CJK.search(t):
+                continue  # tick candidate (or nothing): decided by pixels
+            k = t.find("阶段")
+            if k >= 0 and k + 2 < len(t) and TICKISH.match(t[k + 2:]):
+                # a tick set too close to be cut off: keep the label's share
+                x0, x1 = ink_box[0], ink_box[2]
+                cut = x0 + (x1 - x0) * (k + 2) / len(t)
+                cut = _gap_near(text_ink, ink_box, cut, line_h)
+                ink_box = (ink_box[0], ink_box[1], int(cut), ink_box[3])
+                t = t[:k + 2]
+            label_boxes.append(ink_box)
+            words.append(Word(t, ink_box, conf, crop))
+        tick = checkbox.find_tick(text_ink, cells[i], label_boxes, line_h)
+        if tick is not None:
+            ticks.append(tick)
+    return words, ticks
+
+
+def _line_boxes(boxes: list) -> list:
+    """Union of boxes that share a text line (overlap vertically by half)."""
+    out: list[list[int]] = []
+    for b in sorted(boxes, key=lambda b: (b[1], b[0])):
+        for o in out:
+            ov = min(o[3], b[3]) - max(o[1], b[1])
+            if ov > 0.5 * min(o[3] - o[1], b[3] - b[1]):
+                o[0], o[1], o[2], o[3] = min(o[0], b[0]), min(o[1], b[1]), max(o[2], b[2]), max(o[3], b[3])
+                break
+        else:
+            out.append(list(b))
+    return [tuple(o) for o in out]
+
+
+def _gap_near(text_ink: np.ndarray, box, x: float, h: float) -> float:
+    """The blank column of box nearest to x (within half a glyph), else x."""
+    x0, y0, x1, y1 = box
+    cols = text_ink[y0:y1, x0:x1].any(axis=0)
+    r = int(max(2, h * 0.5))
+    best = None
+    for dx in range(0, r + 1):
+        for c in (int(x) - dx, int(x) + dx):
+            j = c - x0
+            if 0 <= j < cols.size and not cols[j]:
+                best = c
+                break
+        if best is not None:
+            break
+    return float(best if best is not None else x)
+
+
+def draw_layout(gray: np.ndarray, grid, marks, words) -> np.ndarray:
+    """Debug view: cells green, marks red/blue, OCR word boxes orange."""
+    vis = gridmod.draw(gray, grid)
+    vis = checkbox.draw(vis, marks)
+    for w in words:
+        cv2.rectangle(vis, w.bbox[:2], w.bbox[2:], (0, 140, 255), 1)
+    return vis

@@ -1,0 +1,267 @@
+"""One OCR engine interface for the scanned path.
+
+An engine finds text lines (`detect`), reads cropped text images
+(`recognize`) and reads a whole levelled page given its table cells
+(`read_page`), returning positioned words in image pixels. Engines are heavy
+(models, processes), so `get_engine` creates each once per process.
+
+The shared piece of page reading lives here too: `cut_pieces` turns detected
+text-line boxes into the pieces OCR should read — cut at cell borders (the text
+of two neighbouring cells never runs together), around checkboxes and ticks
+(their state comes from pixels, never from OCR text), and at wide blank gaps.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+PxBox = tuple[int, int, int, int]  # x0, top, x1, bottom in image pixels
+
+
+@dataclass
+class Word:
+    """A piece of recognized text on the page image."""
+
+    text: str
+    bbox: PxBox  # tight around the ink, image pixels
+    confidence: float  # 0..1
+    crop_box: PxBox | None = None  # the region that was recognized
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    name: str
+
+    def detect(self, img: np.ndarray) -> list[np.ndarray]:
+        """Text-line quadrilaterals (4×2 float arrays, clockwise from top-left)
+        on a gray or BGR page image, in its pixel coordinates."""
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """Text and confidence (0..1) of each cropped single-line image."""
+
+    def read_page(self, gray: np.ndarray, cells: Sequence[PxBox], holes: Sequence[PxBox],
+                  text_ink: np.ndarray, dpi: float) -> list[Word]:
+        """Words of a levelled gray page. cells: every table cell; holes:
+        regions whose content must not be read (checkboxes, ticks); text_ink:
+        the ink mask without ruling lines."""
+
+
+_ENGINES: dict[str, OcrEngine] = {}
+_LOCK = threading.Lock()
+
+
+def get_engine(name: str) -> OcrEngine:
+    """The process-wide engine called name ("rapidocr" | "tesseract")."""
+    key = name.lower().removeprefix("ocr:")
+    with _LOCK:
+        eng = _ENGINES.get(key)
+        if eng is None:
+            if key == "rapidocr":
+                from .rapidocr import RapidOcrEngine
+
+                eng = RapidOcrEngine()
+            elif key == "tesseract":
+                from .tesseract import TesseractEngine
+
+                eng = TesseractEngine()
+            else:
+                raise ValueError(f"unknown OCR engine {name!r} (rapidocr | tesseract)")
+            _ENGINES[key] = eng
+        return eng
+
+
+# ------------------------------------------------------------------ geometry
+
+
+def quad_to_box(q: np.ndarray) -> PxBox:
+    q = np.asarray(q, dtype=np.float32).reshape(-1, 2)
+    return (int(np.floor(q[:, 0].min())), int(np.floor(q[:, 1].min())),
+            int(np.ceil(q[:, 0].max())), int(np.ceil(q[:, 1].max())))
+
+
+def box_to_quad(b: PxBox) -> np.ndarray:
+    x0, y0, x1, y1 = b
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
+
+
+def intersect(a: PxBox, b: PxBox) -> PxBox | None:
+    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return (x0, y0, x1, y1)
+
+
+def area(b: PxBox) -> int:
+    return max(0, b[2] - b[0]) * max(0, b[3] - b[1])
+
+
+def interior(cell: PxBox, margin: int) -> PxBox:
+    return (cell[0] + margin, cell[1] + margin, cell[2] - margin, cell[3] - margin)
+
+
+NUMERIC = re.compile(r"^[\s\d.,，。\-−%％+¥￥]+$")
+
+
+def is_numeric(text: str) -> bool:
+    t = text.strip()
+    return bool(t) and bool(NUMERIC.match(t)) and any(c.isdigit() for c in t)
+
+
+# ------------------------------------------------------------------ pieces
+
+
+def _ink_runs(prof: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
+    """Runs of non-zero entries, merged across gaps shorter than min_gap."""
+    idx = np.flatnonzero(prof)
+    if idx.size == 0:
+        return []
+    runs = []
+    start = prev = int(idx[0])
+    for i in idx[1:]:
+        i = int(i)
+        if i - prev > min_gap:
+            runs.append((start, prev + 1))
+            start = i
+        prev = i
+    runs.append((start, prev + 1))
+    return runs
+
+
+def _subtract_x(box: PxBox, holes: Sequence[PxBox]) -> list[PxBox]:
+    """Cut box horizontally around every hole that shares its rows."""
+    parts = [box]
+    for h in holes:
+        nxt = []
+        for p in parts:
+            inter = intersect(p, h)
+            if inter is None or (inter[3] - inter[1]) < 0.4 * min(h[3] - h[1], p[3] - p[1]):
+                nxt.append(p)
+                continue
+            if h[0] > p[0]:
+                nxt.append((p[0], p[1], h[0], p[3]))
+            if h[2] < p[2]:
+                nxt.append((h[2], p[1], p[2], p[3]))
+        parts = nxt
+    return [p for p in parts if p[2] - p[0] > 1]
+
+
+def cut_pieces(boxes: Sequence[PxBox], cells: Sequence[PxBox], holes: Sequence[PxBox],
+               text_ink: np.ndarray, margin: int = 2, gap_split: float = 1.2) -> list[tuple[PxBox, PxBox]]:
+    """Detected text-line boxes → (ink box, crop box) pieces to recognize.
+
+    A box is cut at every cell border it crosses (each part clipped to the
+    cell's interior), around holes, and at blank gaps wider than gap_split ×
+    the line's ink height. The ink box is tight around the piece's ink (the
+    ink of a neighbouring text line grazing the box is left out); the crop box
+    is the region to read (the ink box with a margin, inside the cell)."""
+    H, W = text_ink.shape
+    inner = [interior(c, margin) for c in cells]
+    out: list[tuple[PxBox, PxBox]] = []
+    for b in boxes:
+        b = (max(0, b[0]), max(0, b[1]), min(W, b[2]), min(H, b[3]))
+        if b[2] - b[0] < 2 or b[3] - b[1] < 2:
+            continue
+        bh = b[3] - b[1]
+        parts: list[tuple[PxBox, PxBox]] = []  # (part, its bounds)
+        covered = 0
+        for c in inner:
+            i = intersect(b, c)
+            if i is None:
+                continue
+            covered += area(i)
+            if (i[3] - i[1]) >= 0.3 * bh and (i[2] - i[0]) >= 0.2 * bh:
+                parts.append((i, c))
+        if covered < 0.4 * area(b):
+            parts = [(b, (0, 0, W, H))]
+        for part, bounds in parts:
+            for p in _subtract_x(part, holes):
+                out.extend(_tighten(p, bounds, text_ink, gap_split))
+    return out
+
+
+def uncovered_lines(text_ink: np.ndarray, cells: Sequence[PxBox], covered_boxes: Sequence[PxBox],
+                    dpi: float, margin: int = 2) -> tuple[list[PxBox], np.ndarray]:
+    """Text the detector missed: in each cell that no piece reached at all,
+    its ink (less holes) as boxes around each band of rows, and the ink mask
+    with the covered ink removed (to cut those boxes with). A seal over a
+    cell or a faint patch can hide a line from the detector; the pixels still
+    show it."""
+    mm = dpi / 25.4
+    covered = np.zeros(text_ink.shape, bool)
+    for b in covered_boxes:
+        covered[max(0, b[1]):max(0, b[3]), max(0, b[0]):max(0, b[2])] = True
+    rest = text_ink.copy()
+    rest[covered] = 0
+    out: list[PxBox] = []
+    min_ink = max(20, int((1.2 * mm) ** 2 * 0.3))
+    for c in cells:
+        x0, y0, x1, y1 = interior(c, margin)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        roi = rest[y0:y1, x0:x1] > 0
+        if int(roi.sum()) < min_ink:
+            continue
+        if covered[y0:y1, x0:x1].any() and int(roi.sum()) < 0.5 * int((text_ink[y0:y1, x0:x1] > 0).sum()):
+            continue  # the detector read this cell; what is left is noise
+        for r0, r1 in _ink_runs(roi.any(axis=1), max(1, int(0.6 * mm))):
+            band = roi[r0:r1]
+            if int(band.sum()) < min_ink or (r1 - r0) < 1.2 * mm:
+                continue  # specks, a stray line end
+            cols = np.flatnonzero(band.any(axis=0))
+            pad = (r1 - r0) // 4
+            out.append((x0 + int(cols[0]) - pad, y0 + r0 - pad, x0 + int(cols[-1]) + 1 + pad, y0 + r1 + pad))
+    return out, rest
+
+
+def _tighten(p: PxBox, bounds: PxBox, text_ink: np.ndarray, gap_split: float) -> list[tuple[PxBox, PxBox]]:
+    x0, y0, x1, y1 = p
+    roi = text_ink[y0:y1, x0:x1]
+    if roi.size == 0 or not roi.any():
+        return []
+    h = y1 - y0
+    # ink rows: keep the runs of rows that reach into the middle of the box,
+    # so that the top or bottom of a neighbouring line is not taken along
+    rows = roi.any(axis=1)
+    runs = _ink_runs(rows, max(1, h // 12))
+    lo, hi = int(h * 0.25), int(h * 0.75)
+    mid = [r for r in runs if r[1] > lo and r[0] < hi]
+    keep = mid or runs
+    ry0, ry1 = min(r[0] for r in keep), max(r[1] for r in keep)
+    band = roi[ry0:ry1]
+    ih = max(ry1 - ry0, 1)
+    cols = band.any(axis=0)
+    pieces = _ink_runs(cols, max(1, int(round(gap_split * ih))))
+    out = []
+    pad = max(2, int(round(ih * 0.25)))
+    for cx0, cx1 in pieces:
+        sub = band[:, cx0:cx1]
+        if int(np.count_nonzero(sub)) < max(3, ih // 3):
+            continue  # a speck
+        ink_box = (x0 + cx0, y0 + ry0, x0 + cx1, y0 + ry1)
+        crop = (max(bounds[0], ink_box[0] - pad), max(bounds[1], ink_box[1] - pad),
+                min(bounds[2], ink_box[2] + pad), min(bounds[3], ink_box[3] + pad))
+        out.append((ink_box, crop))
+    return out
+
+
+def crop_clean(gray: np.ndarray, crop: PxBox, ink_box: PxBox, lines: np.ndarray | None,
+               pad_to: int = 0) -> np.ndarray:
+    """The crop region of the page with ruling-line pixels whitened and the
+    part outside the ink box's rows padded white (nothing of a neighbour)."""
+    x0, y0, x1, y1 = crop
+    img = gray[y0:y1, x0:x1].copy()
+    if lines is not None:
+        img[lines[y0:y1, x0:x1] > 0] = 255
+    top, bottom = ink_box[1] - 1 - y0, ink_box[3] + 1 - y0
+    if top > 0:
+        img[:top] = 255
+    if bottom < img.shape[0]:
+        img[bottom:] = 255
+    if pad_to:
+        img = np.pad(img, pad_to, constant_values=255)
+    return img
