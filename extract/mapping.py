@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from rapidfuzz import fuzz, process
 
 from .layout import Cell, PageLayout, Table, TextLine
-from .normalize import normalize_label, parse_amount_unit, parse_year, stage_ticked
+from .normalize import label_unit, normalize_label, parse_amount_unit, parse_year
 from .template import ColumnSpec, FieldSpec, TableSpec, Template
 
 FUZZY_LABEL = 88  # rapidfuzz ratio for OCR'd labels
 TITLE_RE = re.compile(r"绩效目标申报表|项目申报表|绩效目标表")
 YEAR_LINE_RE = re.compile(r"^[（(]?\s*\d{4}\s*年度?\s*[)）]?$")
 _COLON_RE = re.compile(r"^(.{1,40}?)[：:]\s*(.*)$", re.S)
+_TRAILING_NOTE = re.compile(r"[（(][^（）()]*[)）]$")
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Raw:
     confidence: float = 1.0
     method: str = "text"
     label_score: float = 1.0
+    unit: str | None = None  # amount unit printed in the value's label: 项目资金申请（万元）
 
     @classmethod
     def of(cls, cells: list[Cell], text: str | None = None, label_score: float = 1.0) -> "Raw":
@@ -67,6 +69,7 @@ class Mapped:
     extra: dict[str, Raw] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     specs: dict[str, FieldSpec] = field(default_factory=dict)  # field key → the spec that set it
+    label_unit: str | None = None  # the first amount unit printed in a label
     pages: list[int] = field(default_factory=list)
 
 
@@ -78,32 +81,43 @@ class LabelIndex:
     normalization, then as `label：value` in one cell, then (OCR) fuzzily."""
 
     def __init__(self, specs: Iterable):
-        self.exact: dict[str, object] = {}
+        self.exact: dict[str, list] = {}
         for s in specs:
             for lab in s.norm_labels:
-                self.exact.setdefault(lab, s)
+                self.exact.setdefault(lab, []).append(s)
         self.keys = list(self.exact)
 
-    def match(self, text: str, fuzzy: bool = False) -> tuple[object, float, str, str] | None:
-        """→ (spec, score, value text after the label, printed label) or None."""
+    def match(self, text: str, fuzzy: bool = False,
+              resolve: Callable[[list], object] | None = None) -> tuple[object, float, str, str] | None:
+        """→ (spec, score, value text after the label, printed label) or None.
+        When one label names several fields (其他资金 in two columns), `resolve`
+        picks among them by position."""
         t = text.strip()
         if not t:
             return None
-        n = normalize_label(t)
-        if n in self.exact:
-            return self.exact[n], 1.0, "", t
+
+        def pick(key: str):
+            cands = self.exact[key]
+            return cands[0] if len(cands) == 1 or resolve is None else resolve(cands)
+
         m = _COLON_RE.match(t)
+        tries = [(normalize_label(t), "", t)]
         if m:
-            head = normalize_label(m.group(1))
-            if head in self.exact:
-                return self.exact[head], 1.0, m.group(2).strip(), m.group(1)
+            tries.append((normalize_label(m.group(1)), m.group(2).strip(), m.group(1)))
+        for n, rest, printed in tries:
+            if n in self.exact:
+                return pick(n), 1.0, rest, printed
+        for n, rest, printed in tries:  # a label with a note in brackets: 项目总体目标（2024年-2026年）
+            bare = _TRAILING_NOTE.sub("", n)
+            if bare != n and bare in self.exact:
+                return pick(bare), 1.0, rest, printed
         if fuzzy and self.keys:
-            for cand, rest, printed in ((n, "", t),) + (((normalize_label(m.group(1)), m.group(2).strip(), m.group(1)),) if m else ()):
-                if len(cand) < 2:
+            for n, rest, printed in tries:
+                if len(n) < 2:
                     continue
-                best = process.extractOne(cand, self.keys, scorer=fuzz.ratio, score_cutoff=FUZZY_LABEL)
+                best = process.extractOne(n, self.keys, scorer=fuzz.ratio, score_cutoff=FUZZY_LABEL)
                 if best:
-                    return self.exact[best[0]], best[1] / 100, rest, printed
+                    return pick(best[0]), best[1] / 100, rest, printed
         return None
 
 
@@ -216,20 +230,26 @@ class Mapper:
         self.out = Mapped(template=template)
         self.top = LabelIndex(template.fields)
         self.headers = {k: LabelIndex([_Spec(k, v)]) for k, v in template.header.items()}
-        self.sections = {normalize_label(s) for s in template.section_labels}
+        self.headings = {normalize_label(h): (spec.key, h) for spec in template.tables
+                         for h in spec.heading}
+        self.sections = {normalize_label(s) for s in template.section_labels} | set(self.headings)
+        self.heading: dict[str, Raw] = {}  # table key → the heading over the rows being read
         self.active: _Active | None = None
         self.active_page = 0
-        self.seen_occurrence: dict[str, int] = {}
         # the field set last, and whether the row being read is the first of a
         # new page (where a value cut by the page break goes on)
         self.last_spec: FieldSpec | None = None
         self.last_group: FieldSpec | None = None
+        self.group_unit: str | None = None
+        self.label_cells: list[tuple[str, tuple]] = []  # (label, bbox) of labels read so far
         self.last_page = 0
         self.page_start = False
 
     # -- free lines ------------------------------------------------------
     def feed_line(self, line: TextLine) -> None:
         text = line.text.strip()
+        if self._heading(normalize_label(text), Raw.of_line(line, text)):
+            return
         part = title_part(text, [self.t])
         if part is not None:
             self.active = None
@@ -260,6 +280,8 @@ class Mapper:
             if not cells:
                 r += 1
                 continue
+            for c in cells:
+                self._heading(normalize_label(c.text), Raw.of([c]))
             hdr = self._header_row(cells)
             if hdr:
                 if not (continuing and self.active and hdr.spec is self.active.spec):
@@ -280,6 +302,16 @@ class Mapper:
             self.page_start = r == 0 and table.page != self.last_page and self.last_spec is not None
             r = self._kv_rows(table, r)
             self.page_start = False
+
+    def _heading(self, norm: str, raw: Raw) -> bool:
+        """A printed table heading (长期绩效指标 / 年度绩效指标): the rows that
+        follow belong to it."""
+        hit = self.headings.get(norm)
+        if hit is None:
+            return False
+        raw.text = hit[1]
+        self.heading[hit[0]] = raw
+        return True
 
     # header rows start a table --------------------------------------------
     def _header_row(self, cells: list[Cell]) -> _Active | None:
@@ -356,6 +388,8 @@ class Mapper:
                 continue
             if mine:
                 row[col.key] = Raw.of(mine)
+        if a.spec.key in self.heading:
+            row["table"] = self.heading[a.spec.key]
         rows = self.out.rows.setdefault(a.spec.key, [])
         if continuing and rows and _split_row(a.spec, row, rows[-1]):
             for key, raw in row.items():
@@ -433,21 +467,35 @@ class Mapper:
                    and normalize_label(c.text) not in self.sections]
             seen.update(id(c) for c in row)
             inner.append(row)
-        self._group(spec, inner, score)
+        self._group(spec, inner, score, unit=self._unit_of(first.text))
         return r + span
+
+    def _unit_of(self, printed_label: str) -> str | None:
+        """An amount unit printed in a label (项目资金申请（万元）); the first one
+        also stands for the form's unit when no 金额单位 line is printed."""
+        unit = label_unit(printed_label) if printed_label else None
+        if unit and self.out.label_unit is None:
+            self.out.label_unit = unit
+        return unit
 
     @staticmethod
     def _has_label(cells: list[Cell], spec: FieldSpec) -> bool:
         index = LabelIndex(spec.subfields)
         return any(index.match(c.text, fuzzy=_is_ocr(c)) for c in cells)
 
-    def _group(self, spec: FieldSpec, rows: list[list[Cell]], score: float) -> None:
+    def _group(self, spec: FieldSpec, rows: list[list[Cell]], score: float,
+               unit: str | None = None) -> None:
         """A label spanning several rows: its rows hold sub-fields, or the
         printed lines of one value."""
+        if unit is None and self.page_start and spec is self.last_group:
+            unit = self.group_unit
+        self.group_unit = unit
         if not spec.subfields:
             cells = [c for row in rows for c in row if c.text.strip()]
             if spec.key and cells:
-                self._set(spec, Raw.of(cells, label_score=score))
+                raw = Raw.of(cells, label_score=score)
+                raw.unit = unit
+                self._set(spec, raw)
             return
         sub = LabelIndex(spec.subfields)
         last: FieldSpec | None = None
@@ -455,18 +503,32 @@ class Mapper:
         if self.page_start and self.last_spec in spec.subfields:
             last = self.last_spec  # the group goes on from the previous page
         for row in rows:
-            last = self._kv_row(row, sub, parent=spec, carry=last)
+            last = self._kv_row(row, sub, parent=spec, carry=last, unit=unit)
+
+    def _resolver(self, cell: Cell) -> Callable[[list], object]:
+        """Pick among fields sharing a printed label by the label printed above
+        in the same column (`under` in the template)."""
+        def resolve(cands: list):
+            for cand in cands:
+                under = {normalize_label(u) for u in getattr(cand, "under", [])}
+                if under and any(lab in under and _x_overlap(bbox, cell.bbox) > 0.5
+                                 for lab, bbox in self.label_cells if bbox[1] < cell.bbox[1]):
+                    return cand
+            plain = [c for c in cands if not getattr(c, "under", None)]
+            return plain[0] if plain else cands[0]
+        return resolve
 
     def _kv_row(self, cells: list[Cell], index: LabelIndex, parent: FieldSpec | None = None,
-                carry: FieldSpec | None = None) -> FieldSpec | None:
+                carry: FieldSpec | None = None, unit: str | None = None) -> FieldSpec | None:
         """Pairs of (label cell, value cells) in one row. Text before any label
         continues the previous sub-field (a paragraph printed in its own row)."""
         pairs: list[tuple[object, str, list[Cell], float, str]] = []  # spec, label, cells, score, inline
         pending: list[Cell] = []
         for c in cells:
-            m = index.match(c.text, fuzzy=_is_ocr(c))
+            m = index.match(c.text, fuzzy=_is_ocr(c), resolve=self._resolver(c))
             if m:
                 spec, score, rest, printed = m
+                self.label_cells.append((normalize_label(printed), c.bbox))
                 pairs.append((spec, printed, [c] if rest else [], score, rest))
             elif parent is None and _looks_like_label(c, waiting=_waits_value(pairs)):
                 pairs.append((None, c.text.strip().rstrip("：:"), [], 1.0, ""))
@@ -488,15 +550,18 @@ class Mapper:
                 if vals:
                     self.out.extra.setdefault(printed, Raw.of(vals))
                 continue
+            if spec.subfields and not spec.key:
+                # label with its sub-fields in the value cells ("项目资金 | 一、项目总预算：…")
+                self._kv_row(vcells, LabelIndex(spec.subfields), parent=spec,
+                             unit=self._unit_of(printed))
+                last = spec
+                continue
             text = rest if rest else "\n".join(c.text for c in vcells if c.text.strip())
             if rest and len(vcells) > 1:
                 text = "\n".join([rest] + [c.text for c in vcells[1:] if c.text.strip()])
-            if spec.subfields and not spec.key:
-                # label with its sub-fields in the value cells ("项目资金 | 一、项目总预算：…")
-                self._kv_row(vcells if not rest else vcells, LabelIndex(spec.subfields), parent=spec)
-                last = spec
-                continue
-            self._set(spec, Raw.of(vcells, text=text, label_score=score))
+            raw = Raw.of(vcells, text=text, label_score=score)
+            raw.unit = self._unit_of(printed) or unit
+            self._set(spec, raw)
             last = spec
         return last
 
@@ -505,8 +570,6 @@ class Mapper:
         key = spec.key
         if key is None:
             return
-        n = self.seen_occurrence.get(key, 0)
-        self.seen_occurrence[key] = n + 1
         cur = self.out.fields.get(key)
         if cur is not None and self.page_start and spec is self.last_spec:
             # the label printed again on the next page: the value goes on
@@ -602,6 +665,12 @@ def _split_row(spec: TableSpec, row: dict[str, Raw], prev: dict[str, Raw]) -> bo
     return (any(filled(row, k) for k in row)
             and not any(filled(row, k) for k in spec.whole_row)
             and all(filled(prev, k) for k in spec.whole_row))
+
+
+def _x_overlap(a: tuple, b: tuple) -> float:
+    """Share of the narrower box's width that the two boxes share."""
+    w = min(a[2] - a[0], b[2] - b[0])
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) / w if w > 0 else 0.0
 
 
 def _overlap(c: Cell, x0: float, x1: float) -> float:

@@ -12,9 +12,9 @@ from .mapping import Mapped, Raw
 from .normalize import (
     checked_option,
     clean_text,
-    label_unit,
     parse_amount,
     parse_date,
+    parse_date_range,
     parse_number,
     parse_phone,
     parse_year,
@@ -88,8 +88,7 @@ class Builder:
     def _value(self, path: str, spec_type: str, raw: Raw, spec: FieldSpec | None = None):
         t = spec_type
         if t == "amount":
-            unit = label_unit(spec.labels[0]) if spec else None
-            return self._amount(path, raw, unit or self.unit)
+            return self._amount(path, raw, raw.unit or self.unit)
         if t == "number":
             return parse_number(raw.text)
         if t == "date":
@@ -123,6 +122,8 @@ class Builder:
         if "amount_unit" in h:
             f["amount_unit"] = h["amount_unit"].text
             self._prov("form.amount_unit", h["amount_unit"])
+        else:
+            f["amount_unit"] = self.m.label_unit  # printed in a label: 项目资金（元）
         self.unit = f["amount_unit"] or t.amount_unit
         if "filing_unit" in h:
             v = clean_text(h["filing_unit"].text)
@@ -133,6 +134,9 @@ class Builder:
     def fields(self) -> None:
         for key, raw in self.m.fields.items():
             spec = self.m.specs.get(key)
+            if spec is not None and spec.type == "daterange":
+                self._daterange(key, spec, raw)
+                continue
             value = self._value(key, spec.type if spec else "string", raw, spec)
             section, _, name = key.partition(".")
             if name:
@@ -148,6 +152,19 @@ class Builder:
             if self.rec["project"]["name"] is None and printed:
                 self.rec["project"]["name"] = printed
                 self._prov("project.name", hdr)
+
+    def _daterange(self, key: str, spec: FieldSpec, raw: Raw) -> None:
+        """项目起止时间 printed as one range → start and end dates."""
+        start, end = parse_date_range(raw.text)
+        if start is None and end is None and raw.text.strip():
+            self.warnings.append(f"{key}: '{raw.text.strip()}' is not a readable date range; left empty")
+        for path, value in ((key, start), (spec.end_key, end)):
+            if path is None:
+                continue
+            section, _, name = path.partition(".")
+            self.rec[section][name] = value
+            if value is not None:
+                self._prov(path, raw)
 
     def tables(self) -> None:
         for spec in self.m.template.tables:

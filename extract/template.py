@@ -27,7 +27,8 @@ class FieldSpec:
     options: list[str] = field(default_factory=list)
     lines: bool = False
     subfields: list["FieldSpec"] = field(default_factory=list)
-    occurrence: int | None = None  # the n-th printing of a repeated label (0-based)
+    under: list[str] = field(default_factory=list)  # label printed above in the same column
+    end_key: str | None = None  # daterange: where the range's end goes
 
     @property
     def norm_labels(self) -> list[str]:
@@ -94,7 +95,8 @@ def _field(d: dict, parent_type: str = "string") -> FieldSpec:
         options=list(d.get("options", [])),
         lines=bool(d.get("lines", False)),
         subfields=[_field(s, type_) for s in d.get("subfields", [])],
-        occurrence=d.get("occurrence"),
+        under=list(d.get("under", [])),
+        end_key=d.get("end_key"),
     )
 
 

@@ -50,6 +50,29 @@ def _mm(dpi: float, mm: float) -> int:
     return max(1, int(round(mm / 25.4 * dpi)))
 
 
+MIN_COVER = 0.75
+
+
+def _coverage(m: np.ndarray, horizontal: bool) -> float:
+    """Share of a piece's length where it has ink (not a bridged gap)."""
+    along = m.any(axis=0) if horizontal else m.any(axis=1)
+    return float(along.mean()) if along.size else 0.0
+
+
+def _drop_sparse(mask: np.ndarray, opened: np.ndarray, horizontal: bool) -> np.ndarray:
+    """Remove the pieces of mask that are mostly bridged gaps in the
+    opened-before-closing ink (coverage below MIN_COVER)."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    out = mask.copy()
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        sl = (slice(y, y + h), slice(x, x + w))
+        part = lab[sl] == i
+        if _coverage(part & (opened[sl] > 0), horizontal) < MIN_COVER:
+            out[sl][part] = 0
+    return out
+
+
 def _piece_width(mask: np.ndarray, horizontal: bool) -> float:
     """Median thickness (area / length) of the pieces of a line mask."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -95,16 +118,21 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     # a vertical rule of a short row, broken once, leaves pieces of ~4 mm: the
     # vertical opening is shorter (CJK body text strokes stay under ~3.3 mm)
     l1h, l1v, gap, l2, reach = _mm(dpi, 4), _mm(dpi, 3), _mm(dpi, 4.5), _mm(dpi, 12), _mm(dpi, 3)
-    pieces, longs = [], []
+    pieces, longs, opened = [], [], []
     for horizontal in (True, False):
         k = (lambda n: (n, 1)) if horizontal else (lambda n: (1, n))
         across = (1, 3) if horizontal else (3, 1)
         l1 = l1h if horizontal else l1v
         m = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k(l1)))
         m = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_RECT, across))
+        opened.append(m)
         m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, k(gap)))
         pieces.append(m)
-        longs.append(cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k(l2))))
+        lg = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k(l2)))
+        # the closing also chains text strokes that repeat row after row at
+        # the same x (工作计划 down a column): a rule is ink along most of
+        # its length, such a chain is mostly gaps
+        longs.append(_drop_sparse(lg, opened[-1], horizontal))
     out = [longs[0].copy(), longs[1].copy()]
     widths = [_piece_width(longs[0], True), _piece_width(longs[1], False)]
     # short vertical pieces first (against long horizontals), then short
@@ -122,6 +150,9 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
         for i in range(1, n):
             x, y, w, h, a = stats[i]
             if max_w is not None and a / max(1, h if d == 1 else w) > max_w:
+                continue
+            sl = (slice(y, y + h), slice(x, x + w))
+            if _coverage(opened[d][sl] & (lab[sl] == i), d == 0) < MIN_COVER:
                 continue
             if d == 1:
                 if h < l1v:

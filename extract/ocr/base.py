@@ -178,9 +178,16 @@ def cut_pieces(boxes: Sequence[PxBox], cells: Sequence[PxBox], holes: Sequence[P
                 parts.append((i, c))
         if covered < 0.4 * area(b):
             parts = [(b, (0, 0, W, H))]
+        elif len(parts) > 1:
+            # a box run across a border: the sliver it pokes into the next
+            # cell is the edge of a glyph read again, not text of that cell
+            parts = [(p, c) for p, c in parts if p[2] - p[0] >= 0.6 * bh] or parts
         for part, bounds in parts:
             for p in _subtract_x(part, holes):
-                out.extend(_tighten(p, bounds, text_ink, gap_split))
+                # the crop may not reach past the piece sideways (into a
+                # checkbox that was cut out, or over a cell border)
+                b = (max(bounds[0], p[0]), bounds[1], min(bounds[2], p[2]), bounds[3])
+                out.extend(_tighten(p, b, text_ink, gap_split))
     return out
 
 
@@ -210,10 +217,11 @@ def uncovered_lines(text_ink: np.ndarray, cells: Sequence[PxBox], covered_boxes:
             continue  # the detector read this cell; what is left is noise
         for r0, r1 in _ink_runs(roi.any(axis=1), max(1, int(0.6 * mm))):
             band = roi[r0:r1]
-            if int(band.sum()) < min_ink or (r1 - r0) < 1.2 * mm:
-                continue  # specks, a stray line end
             cols = np.flatnonzero(band.any(axis=0))
-            pad = (r1 - r0) // 4
+            wide = cols.size and (cols[-1] - cols[0]) > 3 * mm  # a dash line ----
+            if (int(band.sum()) < min_ink and not wide) or ((r1 - r0) < 1.2 * mm and not wide):
+                continue  # specks, a stray line end
+            pad = max((r1 - r0) // 4, int(mm))
             out.append((x0 + int(cols[0]) - pad, y0 + r0 - pad, x0 + int(cols[-1]) + 1 + pad, y0 + r1 + pad))
     return out, rest
 
