@@ -759,6 +759,9 @@ def write_tiff(images: Sequence[Image.Image], out_path, dpi) -> None:
     d = int(round(float(dpi)))
     if all(im.mode == "1" for im in ims):
         kw = {"compression": "group4"}
+    elif all(JPEG_INFO_KEY in im.info for im in images):
+        # pages that went through JPEG stay JPEG-compressed, as scanners write them
+        kw = {"compression": "jpeg", "quality": 90}
     else:  # Deflate with horizontal differencing (TIFF predictor 2)
         kw = {"compression": "tiff_adobe_deflate", "tiffinfo": {317: 2}}
     ims[0].save(str(out_path), "TIFF", save_all=True, append_images=ims[1:], dpi=(d, d), **kw)
