@@ -127,9 +127,15 @@ def find_boxes(text_ink: np.ndarray, dpi: float, cells: Sequence[PxBox] | None =
         margin = (fill - 0.03) / 0.09 if checked else (0.03 - fill) / 0.03
         conf = float(min(1.0, 0.6 + 0.4 * min(1.0, margin)))
         marks.append(Mark("box", (int(x), int(y), int(x + w), int(y + h)), checked, conf, fill))
+    # the fill or the tick inside a box can itself look like a small box
+    marks = [mk for mk in marks if not any(o is not mk and _inside(mk.bbox, o.bbox) for o in marks)]
     if cells is not None:
         marks = [mk for mk in marks if _in_any(mk.bbox, cells)]
     return marks
+
+
+def _inside(a: PxBox, b: PxBox) -> bool:
+    return a[0] >= b[0] and a[1] >= b[1] and a[2] <= b[2] and a[3] <= b[3]
 
 
 def _in_any(b: PxBox, cells: Sequence[PxBox]) -> bool:

@@ -50,7 +50,7 @@ def _mm(dpi: float, mm: float) -> int:
     return max(1, int(round(mm / 25.4 * dpi)))
 
 
-MIN_COVER = 0.75
+MIN_COVER = 0.7
 
 
 def _coverage(m: np.ndarray, horizontal: bool) -> float:
@@ -59,7 +59,23 @@ def _coverage(m: np.ndarray, horizontal: bool) -> float:
     return float(along.mean()) if along.size else 0.0
 
 
-def _drop_sparse(mask: np.ndarray, opened: np.ndarray, horizontal: bool) -> np.ndarray:
+def _longest(m: np.ndarray, horizontal: bool) -> int:
+    """Longest unbroken stretch of ink along a piece."""
+    along = (m.any(axis=0) if horizontal else m.any(axis=1)).astype(np.int8)
+    if not along.any():
+        return 0
+    d = np.diff(np.concatenate(([0], along, [0])))
+    return int((np.flatnonzero(d == -1) - np.flatnonzero(d == 1)).max())
+
+
+def _stroke_chain(m: np.ndarray, horizontal: bool, long_run: int) -> bool:
+    """A piece made of short stretches (strokes of glyphs lined up line after
+    line, bridged by the closing) rather than a rule with a break or two."""
+    n = m.shape[1] if horizontal else m.shape[0]
+    return _longest(m, horizontal) < min(0.45 * n, long_run)
+
+
+def _drop_sparse(mask: np.ndarray, opened: np.ndarray, horizontal: bool, long_run: int) -> np.ndarray:
     """Remove the pieces of mask that are mostly bridged gaps in the
     opened-before-closing ink (coverage below MIN_COVER)."""
     n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -68,8 +84,36 @@ def _drop_sparse(mask: np.ndarray, opened: np.ndarray, horizontal: bool) -> np.n
         x, y, w, h, _ = stats[i]
         sl = (slice(y, y + h), slice(x, x + w))
         part = lab[sl] == i
-        if _coverage(part & (opened[sl] > 0), horizontal) < MIN_COVER:
+        own = part & (opened[sl] > 0)
+        if _coverage(own, horizontal) < MIN_COVER or _stroke_chain(own, horizontal, long_run):
             out[sl][part] = 0
+    return out
+
+
+def _trim_to_crossings(mask: np.ndarray, other: np.ndarray, horizontal: bool) -> np.ndarray:
+    """Cut each line of mask back to the span between its first and last
+    crossing with a line of other (a line crossing fewer than two is left)."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    out = mask.copy()
+    near = cv2.dilate(other, np.ones((5, 5), np.uint8))
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        sl = (slice(y, y + h), slice(x, x + w))
+        part = lab[sl] == i
+        hits = part & (near[sl] > 0)
+        along = hits.any(axis=0) if horizontal else hits.any(axis=1)
+        idx = np.flatnonzero(along)
+        if idx.size == 0 or idx[-1] - idx[0] < 3:
+            continue
+        # crossings are runs; the outermost ones bound the line
+        lo, hi = int(idx[0]), int(idx[-1]) + 1
+        keep = np.zeros_like(part)
+        if horizontal:
+            keep[:, lo:hi] = True
+        else:
+            keep[lo:hi, :] = True
+        sub = out[sl]
+        sub[part & ~keep] = 0
     return out
 
 
@@ -95,18 +139,11 @@ def _gap_to(flags: np.ndarray, start: int, step: int, reach: int) -> int | None:
     return None
 
 
-def _touches(mask: np.ndarray, x: int, y: int, r: int, w: int) -> bool:
-    """Whether mask has a pixel in the square of half-size r (+w across) at (x, y)."""
-    H, W = mask.shape
-    y0, y1 = max(0, y - r), min(H, y + r + 1)
-    x0, x1 = max(0, x - r), min(W, x + r + 1)
-    return bool(mask[y0:y1, x0:x1].any())
-
-
 def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     """Horizontal and vertical rule masks from an ink mask.
 
-    1. open with a kernel longer than a body-text stroke (4 mm; 3 mm down) → rule pieces
+    1. open with a kernel longer than most glyph strokes (4 mm across, 2 mm
+       down, so that a stub of a broken one-row rule survives) → rule pieces
        (a stub between two breaks goes too: hence the wide closing next);
     2. thicken across the line by one pixel each side so that pieces offset by a
        pixel (residual skew) still meet, and close gaps of up to 4.5 mm along it;
@@ -114,10 +151,12 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
        both its ends come within 3 mm of a long rule of the other direction, it
        covers 80 % of the distance between them and it is no thicker than the
        page's rules (the border between two cells of one short row, or of one
-       narrow column; not a text stroke, not the arc of a seal)."""
-    # a vertical rule of a short row, broken once, leaves pieces of ~4 mm: the
-    # vertical opening is shorter (CJK body text strokes stay under ~3.3 mm)
-    l1h, l1v, gap, l2, reach = _mm(dpi, 4), _mm(dpi, 3), _mm(dpi, 4.5), _mm(dpi, 12), _mm(dpi, 3)
+       narrow column; not a text stroke, not the arc of a seal);
+    4. any piece must be ink along most of its length, with one unbroken
+       stretch of 6 mm or 45 % of it: glyph strokes lined up line after line
+       and chained by the closing are not a rule."""
+    l1h, l1v, gap, l2, reach = _mm(dpi, 4), _mm(dpi, 2), _mm(dpi, 4.5), _mm(dpi, 12), _mm(dpi, 3)
+    end_tol = _mm(dpi, 0.6)
     pieces, longs, opened = [], [], []
     for horizontal in (True, False):
         k = (lambda n: (n, 1)) if horizontal else (lambda n: (1, n))
@@ -132,7 +171,12 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
         # the closing also chains text strokes that repeat row after row at
         # the same x (工作计划 down a column): a rule is ink along most of
         # its length, such a chain is mostly gaps
-        longs.append(_drop_sparse(lg, opened[-1], horizontal))
+        longs.append(_drop_sparse(lg, opened[-1], horizontal, _mm(dpi, 6)))
+    # a long rule's ends stop at its first and last crossing: beyond them the
+    # closing may have chained it into a text stroke lined up with it (the
+    # right stroke of 目 just above where a column rule starts)
+    longs[1] = _trim_to_crossings(longs[1], longs[0], False)
+    longs[0] = _trim_to_crossings(longs[0], longs[1], True)
     out = [longs[0].copy(), longs[1].copy()]
     widths = [_piece_width(longs[0], True), _piece_width(longs[1], False)]
     # short vertical pieces first (against long horizontals), then short
@@ -152,8 +196,17 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
             if max_w is not None and a / max(1, h if d == 1 else w) > max_w:
                 continue
             sl = (slice(y, y + h), slice(x, x + w))
-            if _coverage(opened[d][sl] & (lab[sl] == i), d == 0) < MIN_COVER:
+            own = opened[d][sl] & (lab[sl] == i)
+            cover = _coverage(own, d == 0)
+            if cover < MIN_COVER or _stroke_chain(own, d == 0, _mm(dpi, 6)):
                 continue
+            if cover < 0.9:
+                # a rule meets the rules at its ends; a chain of text strokes
+                # stops a cell padding short of them (bridged by the closing)
+                along = own.any(axis=0) if d == 0 else own.any(axis=1)
+                idx = np.flatnonzero(along)
+                if idx.size == 0 or idx[0] > end_tol or along.size - 1 - idx[-1] > end_tol:
+                    continue
             if d == 1:
                 if h < l1v:
                     continue

@@ -47,7 +47,9 @@ def prepare(image, dpi: float, judge=None):
     arr = pp.to_array(image)
     gray = pp.remove_red(arr) if arr.ndim == 3 else arr
     clock.lap("red")
-    rot = pp.orientation(gray, judge=judge)
+    rot, rot_conf = pp.orientation_detail(gray, judge=judge)
+    if rot_conf < 0.5:
+        warnings.append(f"orientation {rot}° uncertain (confidence {rot_conf:.2f})")
     gray = pp.rotate_quadrant(gray, rot)
     clock.lap("orientation")
     gray, angle = pp.deskew(gray)
@@ -180,7 +182,9 @@ def _stage_ticks(eng, gray, words: list[Word], cells, holes, text_ink, dpi):
         i = _cell_of(w.bbox, cells)
         if i is not None:
             by_cell.setdefault(i, []).append(w)
-    stage = [i for i, ws in by_cell.items() if "阶段" in "".join(w.text for w in ws)]
+    boxed = {_cell_of(h, cells) for h in holes}
+    # a stage cell printed with a box (☑ 实施阶段) has its state in the box
+    stage = [i for i, ws in by_cell.items() if "阶段" in "".join(w.text for w in ws) and i not in boxed]
     if not stage:
         return words, []
     jobs = []  # (cell index, ink box, crop box)

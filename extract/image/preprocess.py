@@ -269,13 +269,21 @@ def _osd(gray: np.ndarray) -> int | None:
 
 def orientation(gray: np.ndarray, judge: UpsideDown | None = None,
                 max_lines: int = 12) -> int:
+    """Clockwise rotation (0/90/180/270) that makes the page upright (see
+    orientation_detail)."""
+    return orientation_detail(gray, judge, max_lines)[0]
+
+
+def orientation_detail(gray: np.ndarray, judge: UpsideDown | None = None,
+                       max_lines: int = 12) -> tuple[int, float]:
     """Clockwise rotation (0/90/180/270) that makes the page upright.
 
     The axis comes from the pixels: text lines (smeared characters) run along
     rows on an upright or upside-down page and along columns on a sideways
     one. Upright versus upside-down is asked of an orientation judge on a few
-    text-line crops (default: RapidOCR's 0°/180° line classifier; tesseract
-    OSD when RapidOCR is unavailable)."""
+    text-line crops (default: RapidOCR's 0°/180° line classifier, backed by
+    reading the lines both ways when it is unsure; tesseract OSD when
+    RapidOCR is unavailable). Returns (rotation, confidence 0..1)."""
     axis, blobs, f = text_axis(gray)
     base = gray if axis == 0 else rotate_quadrant(gray, 90)
     if axis == 90:
@@ -285,7 +293,7 @@ def orientation(gray: np.ndarray, judge: UpsideDown | None = None,
     judge = judge or _default_judge()
     if judge is None:
         osd = _osd(gray)
-        return osd if osd is not None else axis
+        return (osd, 0.5) if osd is not None else (axis, 0.0)
     blobs = sorted(blobs, key=lambda b: -b[2])[:max_lines]
     crops = []
     for x, y, w, h in blobs:
@@ -296,10 +304,12 @@ def orientation(gray: np.ndarray, judge: UpsideDown | None = None,
         if crop.size:
             crops.append(crop)
     if not crops:
-        return axis
+        return axis, 0.0
     probs = list(judge(crops))
-    flipped = float(np.mean(probs)) > 0.5 if probs else False
-    return (axis + (180 if flipped else 0)) % 360
+    p = float(np.mean(probs)) if probs else 0.5
+    flipped = p > 0.5
+    # confidence: how far the judges' verdict is from a coin toss
+    return (axis + (180 if flipped else 0)) % 360, abs(p - 0.5) * 2
 
 
 # ------------------------------------------------------------------ deskew

@@ -151,7 +151,8 @@ def _subtract_x(box: PxBox, holes: Sequence[PxBox]) -> list[PxBox]:
 
 
 def cut_pieces(boxes: Sequence[PxBox], cells: Sequence[PxBox], holes: Sequence[PxBox],
-               text_ink: np.ndarray, margin: int = 2, gap_split: float = 1.2) -> list[tuple[PxBox, PxBox]]:
+               text_ink: np.ndarray, margin: int = 2, gap_split: float = 1.2,
+               line_h: float | None = None) -> list[tuple[PxBox, PxBox]]:
     """Detected text-line boxes → (ink box, crop box) pieces to recognize.
 
     A box is cut at every cell border it crosses (each part clipped to the
@@ -161,6 +162,10 @@ def cut_pieces(boxes: Sequence[PxBox], cells: Sequence[PxBox], holes: Sequence[P
     is the region to read (the ink box with a margin, inside the cell)."""
     H, W = text_ink.shape
     inner = [interior(c, margin) for c in cells]
+    if line_h is None:
+        # the ink height of a text line: from the boxes that are clearly one line
+        hs = [b[3] - b[1] for b in boxes if (b[2] - b[0]) >= 2.5 * (b[3] - b[1])]
+        line_h = 0.75 * float(np.median(hs)) if hs else 0.0
     out: list[tuple[PxBox, PxBox]] = []
     for b in boxes:
         b = (max(0, b[0]), max(0, b[1]), min(W, b[2]), min(H, b[3]))
@@ -187,7 +192,7 @@ def cut_pieces(boxes: Sequence[PxBox], cells: Sequence[PxBox], holes: Sequence[P
                 # the crop may not reach past the piece sideways (into a
                 # checkbox that was cut out, or over a cell border)
                 b = (max(bounds[0], p[0]), bounds[1], min(bounds[2], p[2]), bounds[3])
-                out.extend(_tighten(p, b, text_ink, gap_split))
+                out.extend(_tighten(p, b, text_ink, gap_split, line_h))
     return out
 
 
@@ -226,35 +231,54 @@ def uncovered_lines(text_ink: np.ndarray, cells: Sequence[PxBox], covered_boxes:
     return out, rest
 
 
-def _tighten(p: PxBox, bounds: PxBox, text_ink: np.ndarray, gap_split: float) -> list[tuple[PxBox, PxBox]]:
+def _tighten(p: PxBox, bounds: PxBox, text_ink: np.ndarray, gap_split: float,
+             line_h: float = 0.0) -> list[tuple[PxBox, PxBox]]:
     x0, y0, x1, y1 = p
     roi = text_ink[y0:y1, x0:x1]
     if roi.size == 0 or not roi.any():
         return []
     h = y1 - y0
-    # ink rows: keep the runs of rows that reach into the middle of the box,
-    # so that the top or bottom of a neighbouring line is not taken along
     rows = roi.any(axis=1)
-    runs = _ink_runs(rows, max(1, h // 12))
-    lo, hi = int(h * 0.25), int(h * 0.75)
-    mid = [r for r in runs if r[1] > lo and r[0] < hi]
-    keep = mid or runs
-    ry0, ry1 = min(r[0] for r in keep), max(r[1] for r in keep)
-    band = roi[ry0:ry1]
-    ih = max(ry1 - ry0, 1)
-    cols = band.any(axis=0)
-    pieces = _ink_runs(cols, max(1, int(round(gap_split * ih))))
+    if line_h and h > 1.8 * line_h:
+        # a box holding several lines (a narrow column, one glyph a line,
+        # comes out of the detector as one tall box): one piece per line
+        bands = _line_bands(rows, line_h)
+    else:
+        # ink rows: keep the runs of rows that reach into the middle of the
+        # box, so that the top or bottom of a neighbouring line is not taken
+        runs = _ink_runs(rows, max(1, h // 12))
+        lo, hi = int(h * 0.25), int(h * 0.75)
+        keep = [r for r in runs if r[1] > lo and r[0] < hi] or runs
+        bands = [(min(r[0] for r in keep), max(r[1] for r in keep))]
     out = []
-    pad = max(2, int(round(ih * 0.25)))
-    for cx0, cx1 in pieces:
-        sub = band[:, cx0:cx1]
-        if int(np.count_nonzero(sub)) < max(3, ih // 3):
-            continue  # a speck
-        ink_box = (x0 + cx0, y0 + ry0, x0 + cx1, y0 + ry1)
-        crop = (max(bounds[0], ink_box[0] - pad), max(bounds[1], ink_box[1] - pad),
-                min(bounds[2], ink_box[2] + pad), min(bounds[3], ink_box[3] + pad))
-        out.append((ink_box, crop))
+    for ry0, ry1 in bands:
+        band = roi[ry0:ry1]
+        ih = max(ry1 - ry0, 1)
+        cols = band.any(axis=0)
+        pieces = _ink_runs(cols, max(1, int(round(gap_split * ih))))
+        pad = max(2, int(round(ih * 0.25)))
+        for cx0, cx1 in pieces:
+            sub = band[:, cx0:cx1]
+            if int(np.count_nonzero(sub)) < max(3, ih // 3):
+                continue  # a speck
+            ink_box = (x0 + cx0, y0 + ry0, x0 + cx1, y0 + ry1)
+            crop = (max(bounds[0], ink_box[0] - pad), max(bounds[1], ink_box[1] - pad),
+                    min(bounds[2], ink_box[2] + pad), min(bounds[3], ink_box[3] + pad))
+            out.append((ink_box, crop))
     return out
+
+
+def _line_bands(rows: np.ndarray, line_h: float) -> list[tuple[int, int]]:
+    """Rows with ink → text lines: runs of rows grouped while the group stays
+    within one line's height (the strokes of 二 or 三 are one line)."""
+    runs = _ink_runs(rows, 1)
+    bands: list[list[int]] = []
+    for a, b in runs:
+        if bands and b - bands[-1][0] <= 1.15 * line_h:
+            bands[-1][1] = b
+        else:
+            bands.append([a, b])
+    return [(a, b) for a, b in bands if b - a >= 0.2 * line_h]
 
 
 def crop_clean(gray: np.ndarray, crop: PxBox, ink_box: PxBox, lines: np.ndarray | None,

@@ -125,6 +125,13 @@ class RapidOcrEngine:
         probs = []
         for label, score in out.cls_res:
             probs.append(float(score) if str(label) == "180" else 1.0 - float(score))
+        if 0.25 < float(np.mean(probs)) < 0.75:
+            # the classifier is unsure (noisy, faint scan): read the lines both
+            # ways up and believe the reading that is surer of itself
+            k = min(len(crops), 8)
+            up = self.recognize(crops[:k])
+            down = self.recognize([np.ascontiguousarray(c[::-1, ::-1]) for c in crops[:k]])
+            probs = [float(1.0 / (1.0 + np.exp(-8.0 * (d[1] - u[1])))) for u, d in zip(up, down)]
         return probs
 
     # ------------------------------------------------------------ page
