@@ -8,8 +8,11 @@ long document never sits in memory whole.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +26,9 @@ log = logging.getLogger(__name__)
 OCR_DPI = 300
 DEFAULT_MAX_PIXELS = 200_000_000  # a 300-dpi A0 sheet is ~140 Mpx
 DEFAULT_MAX_PAGES = 2000
+# A dense A4 page of 6-pt CJK holds ~12 000 characters; a text layer with more is
+# hostile or broken, and text assembly grows faster than linearly with it.
+MAX_PAGE_CHARS = 20_000
 
 
 @dataclass
@@ -52,44 +58,80 @@ class Document:
     info: list[PageInfo] = field(default_factory=list)
 
     def pages(self) -> Iterator[PageLayout]:
+        """The pages in order, one at a time (a generator: only the current page's
+        parser objects are alive). A page that cannot be read is skipped and listed
+        in `info` with kind "error"; a document that cannot be read at all raises a
+        ShenbaoError (never a library's own exception)."""
+        self.info = []
         if self.filetype == "pdf":
             yield from self._pdf_pages()
         else:
             yield from self._image_pages()
 
+    def _page_error(self, number: int, exc: BaseException) -> None:
+        if isinstance(exc, MemoryError):
+            raise errors.OutOfMemory(f"{self.path.name}: out of memory on page {number}") from exc
+        log.warning("%s page %d: %s: %s", self.path.name, number, type(exc).__name__, exc)
+        self.info.append(PageInfo(number, "error", _describe(exc)))
+
     # ------------------------------------------------------------------ PDF
     def _pdf_pages(self) -> Iterator[PageLayout]:
-        import pdfplumber
-
-        with pdfplumber.open(self.path, password=self.options.password or "") as pdf:
-            for i, page in enumerate(pdf.pages, start=1):
+        pdf = self._open_pdfplumber()
+        renderer = _PdfRenderer(self.path, self.options.password)
+        try:
+            try:
+                plumber_pages = pdf.pages  # light Page objects; content is parsed per page
+            except Exception as exc:
+                raise _corrupt(self.path, exc, "PDF") from exc
+            for i in range(1, self.n_pages + 1):
+                if i > len(plumber_pages):
+                    self.info.append(PageInfo(i, "error", "the text-layer reader (pdfminer) does not find "
+                                                          "this page: damaged page tree"))
+                    continue
+                page = plumber_pages[i - 1]
                 try:
                     chars = page.chars
+                    if len(chars) > MAX_PAGE_CHARS:
+                        raise errors.TooLarge(f"{len(chars):,} characters in the text layer, more than "
+                                              f"a form page holds ({MAX_PAGE_CHARS:,}); page skipped")
                     kind, why = ("image", "OCR forced") if self.options.force_ocr else triage(chars)
                     if kind == "text":
                         layout = page_layout(page, i)
                     else:
-                        layout = self._ocr_pdf_page(i, kind, why)
+                        layout = self._ocr_pdf_page(renderer, i, kind, why)
+                except _PAGE_LEVEL as exc:  # one bad page must not sink the document
+                    self._page_error(i, exc)
+                    continue
                 except errors.ShenbaoError:
                     raise
-                except Exception as exc:  # one bad page must not sink the document
-                    log.warning("page %d: %s", i, exc)
-                    self.info.append(PageInfo(i, "error", f"{type(exc).__name__}: {exc}"))
+                except Exception as exc:
+                    self._page_error(i, exc)
                     continue
                 finally:
-                    page.close()  # pdfplumber caches layout objects per page
+                    _quietly(page.close)  # pdfplumber caches layout objects per page
                 self.info.append(PageInfo(i, layout.kind, "; ".join(layout.warnings)))
                 yield layout
-
-    def _ocr_pdf_page(self, number: int, kind: str, why: str) -> PageLayout:
-        import pypdfium2 as pdfium
-
-        pdf = pdfium.PdfDocument(str(self.path), password=self.options.password)
-        try:
-            scale = self.options.ocr_dpi / 72
-            image = pdf[number - 1].render(scale=scale, grayscale=False).to_pil()
         finally:
-            pdf.close()
+            renderer.close()
+            _quietly(pdf.close)
+
+    def _open_pdfplumber(self):
+        import pdfplumber
+
+        refused = None
+        for password in _password_forms(self.options.password):
+            try:
+                return pdfplumber.open(self.path, password=password)
+            except Exception as exc:
+                cause = _unwrap(exc)
+                if type(cause).__name__ == "PDFPasswordIncorrect" or isinstance(cause, UnicodeError):
+                    refused = exc
+                    continue
+                raise _corrupt(self.path, exc, "PDF") from exc
+        raise _encrypted(self.path, self.options.password) from refused
+
+    def _ocr_pdf_page(self, renderer: "_PdfRenderer", number: int, kind: str, why: str) -> PageLayout:
+        image = renderer.render(number, self.options.ocr_dpi, self.options.max_pixels)
         layout = _ocr(image, number, self.options.ocr_dpi, self.options.ocr_engine)
         layout.kind = kind
         if kind == "garbled":
@@ -100,31 +142,126 @@ class Document:
     def _image_pages(self) -> Iterator[PageLayout]:
         from PIL import Image
 
-        with Image.open(self.path) as img:
-            for i in range(self.n_pages):
+        try:
+            img = Image.open(self.path)
+        except Exception as exc:
+            raise _corrupt(self.path, exc, "image") from exc
+        with img:
+            for i in range(1, self.n_pages + 1):
                 try:
-                    img.seek(i)
-                    _check_pixels(img.size, self.options.max_pixels)
+                    img.seek(i - 1)
+                    _check_pixels(img.size, self.options.max_pixels)  # before decoding
                     frame = img.convert("RGB") if img.mode not in ("1", "L", "RGB") else img.copy()
                     dpi = _image_dpi(img)
-                    layout = _ocr(frame, i + 1, dpi, self.options.ocr_engine)
+                    layout = _ocr(frame, i, dpi, self.options.ocr_engine)
+                    del frame
+                except _PAGE_LEVEL as exc:  # a corrupt frame among good ones
+                    self._page_error(i, exc)
+                    continue
                 except errors.ShenbaoError:
                     raise
-                except Exception as exc:  # a corrupt frame among good ones
-                    self.info.append(PageInfo(i + 1, "error", f"{type(exc).__name__}: {exc}"))
+                except Exception as exc:
+                    self._page_error(i, exc)
                     continue
-                self.info.append(PageInfo(i + 1, "image", "; ".join(layout.warnings)))
+                self.info.append(PageInfo(i, "image", "; ".join(layout.warnings)))
                 yield layout
+
+
+# a ShenbaoError about one page only: that page is skipped, the rest is read
+_PAGE_LEVEL = (errors.TooLarge, errors.CorruptFile)
+
+
+class _PdfRenderer:
+    """pypdfium2, opened on the first page that needs rendering (OCR) and kept
+    open for the rest of the document."""
+
+    def __init__(self, path: Path, password: str | None):
+        self.path, self.password, self.pdf = path, password, None
+
+    def render(self, number: int, dpi: float, max_pixels: int):
+        import pypdfium2 as pdfium
+
+        if self.pdf is None:
+            self.pdf = pdfium.PdfDocument(str(self.path), password=self.password)
+        page = self.pdf[number - 1]
+        try:
+            w, h = page.get_size()
+            scale = dpi / 72
+            _check_pixels((round(w * scale), round(h * scale)), max_pixels,
+                          what=f"page {number} ({w:.0f}×{h:.0f} pt) at {dpi:g} dpi")
+            return page.render(scale=scale, grayscale=False).to_pil()
+        finally:
+            page.close()
+
+    def close(self) -> None:
+        if self.pdf is not None:
+            _quietly(self.pdf.close)
+            self.pdf = None
+
+
+def _password_forms(password: str | None) -> list[str]:
+    """The password as pdfminer should be given it. pdfminer encodes RC4-era
+    (R2-R4) passwords as Latin-1 and so cannot take Chinese ones; pdfium (which
+    checked the password first) uses their UTF-8 bytes, which the second form
+    reproduces through pdfminer's Latin-1."""
+    if not password:
+        return [""]
+    forms = [password]
+    if not password.isascii():
+        forms.append(password.encode("utf-8").decode("latin-1"))
+    return forms
+
+
+def _quietly(fn) -> None:
+    try:
+        fn()
+    except Exception:  # cleanup of a broken document must not hide the real error
+        pass
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """pdfplumber wraps pdfminer's exceptions in PdfminerException(original)."""
+    while type(exc).__name__ == "PdfminerException" and exc.args and isinstance(exc.args[0], BaseException):
+        exc = exc.args[0]
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
+    exc = _unwrap(exc)
+    if isinstance(exc, errors.ShenbaoError):
+        return exc.message
+    msg = str(exc).strip()
+    if len(msg) > 200:
+        msg = msg[:199] + "…"
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+def _corrupt(path: Path, exc: BaseException, what: str) -> errors.ShenbaoError:
+    if isinstance(exc, errors.ShenbaoError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return errors.OutOfMemory(f"{path.name}: out of memory while reading the {what}")
+    if type(exc).__name__ == "DecompressionBombError":  # PIL's own pixel limit
+        return errors.TooLarge(f"{path.name}: too many pixels ({_describe(exc)}); see --max-pixels")
+    if isinstance(exc, RecursionError):
+        return errors.CorruptFile(f"{path.name} is not a readable {what} "
+                                  "(RecursionError: its structure is nested too deeply or loops)")
+    return errors.CorruptFile(f"{path.name} is not a readable {what} ({_describe(exc)})")
+
+
+def _encrypted(path: Path, password: str | None) -> errors.ShenbaoError:
+    if password:
+        return errors.EncryptedFile(f"{path.name}: wrong password (the PDF is encrypted and "
+                                    "the --password given does not open it)")
+    return errors.EncryptedFile(f"{path.name} is encrypted: give its password with --password")
 
 
 def _ocr(image, number: int, dpi: float, engine: str) -> PageLayout:
     try:
         from .image.page import image_to_layout
     except ImportError as exc:  # the scanned path is optional until installed
-        from .layout import PageLayout as _P
-
         w, h = image.size
-        page = _P(number=number, kind="image", width=w * 72 / dpi, height=h * 72 / dpi)
+        page = PageLayout(number=number, kind="image", width=w * 72 / dpi, height=h * 72 / dpi)
         page.warnings.append(f"page {number}: image page, but the OCR path is unavailable ({exc})")
         return page
     return image_to_layout(image, number=number, dpi=dpi, engine=engine)
@@ -132,15 +269,22 @@ def _ocr(image, number: int, dpi: float, engine: str) -> PageLayout:
 
 def _image_dpi(img) -> float:
     dpi = img.info.get("dpi")
-    if dpi and dpi[0] and float(dpi[0]) > 50:
-        return float(dpi[0])
-    # no resolution recorded: assume an A4 sheet
-    return max(img.size) / 11.69
+    try:
+        if dpi and dpi[0] and 50 < float(dpi[0]) < 10_000:
+            return float(dpi[0])
+    except (TypeError, ValueError, IndexError):
+        pass
+    # no (sane) resolution recorded: assume an A4 sheet
+    return max(max(img.size) / 11.69, 1.0)
 
 
-def _check_pixels(size: tuple[int, int], limit: int) -> None:
-    if size[0] * size[1] > limit:
-        raise errors.TooLarge(f"image of {size[0]}×{size[1]} pixels exceeds the limit of {limit} pixels")
+def _check_pixels(size: tuple[int, int], limit: int, what: str = "image") -> None:
+    w, h = size
+    if w <= 0 or h <= 0:
+        raise errors.CorruptFile(f"{what} has an impossible size {w}×{h}")
+    if w * h > limit:
+        raise errors.TooLarge(f"{what} of {w}×{h} pixels exceeds the limit of {limit:,} pixels "
+                              "(--max-pixels)")
 
 
 def sniff(head: bytes) -> str | None:
@@ -156,7 +300,49 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+_KNOWN = [  # what a file that is none of ours most often is, by its first bytes
+    ((b"PK\x03\x04",), "a ZIP archive (or a .docx / .xlsx / .ofd file)"),
+    ((b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",), "an old Word / Excel document (.doc / .xls)"),
+    ((b"GIF87a", b"GIF89a"), "a GIF image"),
+    ((b"{\\rtf",), "an RTF document"),
+    ((b"Rar!", b"7z\xbc\xaf", b"\x1f\x8b"), "a compressed archive"),
+]
+
+
+def describe_unknown(head: bytes) -> str:
+    """What a file sniff() does not know looks like, for the error message."""
+    for magics, what in _KNOWN:
+        if head.startswith(magics):
+            return what
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "a WebP image"
+    if head.startswith(b"BM") and head[6:10] == b"\0\0\0\0":
+        return "a BMP image"
+    lower = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if lower.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<meta")):
+        return "an HTML page"
+    if lower.startswith(b"<?xml") or lower.startswith(b"<"):
+        return "an XML / HTML document"
+    if not any(b < 0x20 and b not in b"\t\n\r\x0c" or b == 0x7F for b in head):  # no control bytes
+        for encoding in ("utf-8", "gb18030"):
+            for cut in range(4):  # the 2048-byte head may end inside a character
+                try:
+                    text = head[:len(head) - cut].decode(encoding)
+                except UnicodeDecodeError:
+                    continue
+                if all(c.isprintable() or c.isspace() for c in text):
+                    return "a plain text file"
+                break
+    return "unknown data"
+
+
 def sha256_of(path: Path) -> str:
+    """The file's sha256. Raises OSError for what is not a regular file (a FIFO,
+    a device, /dev/zero behind a symlink…), which would block or never end."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file" + (" (a directory)" if stat.S_ISDIR(st.st_mode) else
+                                                            " (a device, FIFO or socket)"))
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -165,27 +351,34 @@ def sha256_of(path: Path) -> str:
 
 
 def open_document(path: str | Path, options: Options | None = None) -> Document:
-    """Check the file and count its pages; raise a ShenbaoError a user can act on."""
+    """Check the file and count its pages; raise a ShenbaoError a user can act on
+    (never a library's own exception)."""
     path = Path(path)
     options = options or Options()
     try:
-        size = path.stat().st_size
+        digest = sha256_of(path)  # first: refuses FIFOs and devices before any read
         with open(path, "rb") as f:
             head = f.read(2048)
+        size = path.stat().st_size
     except OSError as exc:
-        raise errors.UnsupportedFile(f"cannot read {path.name}: {exc.strerror}") from exc
+        raise errors.UnsupportedFile(f"cannot read {path.name}: {exc.strerror or exc}") from exc
     if size == 0:
         raise errors.EmptyFile(f"{path.name} is empty (0 bytes)")
     filetype = sniff(head)
     if filetype is None:
-        lower = head.lstrip().lower()
-        what = "an HTML page" if lower.startswith((b"<!doctype html", b"<html")) else "unknown data"
-        raise errors.UnsupportedFile(f"{path.name} is {what}, not a PDF or image")
-    digest = sha256_of(path)
-    if filetype == "pdf":
-        n = _count_pdf_pages(path, options)
-    else:
-        n = _count_image_frames(path, options)
+        named = path.suffix.lower().lstrip(".")
+        said = f" (named .{named})" if named else ""
+        raise errors.UnsupportedFile(f"{path.name} is {describe_unknown(head)}{said}, "
+                                     "not a PDF, TIFF, PNG or JPEG")
+    try:
+        if filetype == "pdf":
+            n = _count_pdf_pages(path, options)
+        else:
+            n = _count_image_frames(path, options)
+    except errors.ShenbaoError:
+        raise
+    except (Exception, MemoryError) as exc:
+        raise _corrupt(path, exc, "PDF" if filetype == "pdf" else "image") from exc
     if n == 0:
         raise errors.NoPages(f"{path.name} has no pages")
     if n > options.max_pages:
@@ -199,27 +392,53 @@ def _count_pdf_pages(path: Path, options: Options) -> int:
     try:
         pdf = pdfium.PdfDocument(str(path), password=options.password)
     except pdfium.PdfiumError as exc:
-        msg = str(exc).lower()
-        if "password" in msg:
-            if options.password:
-                raise errors.EncryptedFile(f"{path.name}: the password given is wrong") from exc
-            raise errors.EncryptedFile(f"{path.name} is encrypted") from exc
-        raise errors.CorruptFile(f"{path.name} is not a readable PDF ({exc})") from exc
+        # pdfium's reason is its thread's *last* error, which can be stale (a PDF
+        # with no pages fails with "Success", or with the password error of the
+        # file before): ask pdfminer what the file is
+        n, why = _pdfminer_page_count(path, options)
+        if why == "password" or (why is not None and "password" in str(exc).lower()):
+            raise _encrypted(path, options.password) from exc
+        if n == 0:
+            raise errors.NoPages(f"{path.name} has no pages") from exc
+        raise errors.CorruptFile(f"{path.name} is not a readable PDF ({_describe(exc)})") from exc
     try:
         return len(pdf)
     finally:
-        pdf.close()
+        _quietly(pdf.close)
+
+
+def _pdfminer_page_count(path: Path, options: Options) -> tuple[int | None, str | None]:
+    """(pages pdfminer finds, None) or (None, "password" | "error")."""
+    import pdfplumber
+
+    why = "error"
+    for password in _password_forms(options.password):
+        try:
+            with pdfplumber.open(path, password=password) as pdf:
+                return len(pdf.pages), None
+        except Exception as exc:
+            cause = _unwrap(exc)
+            if type(cause).__name__ in ("PDFPasswordIncorrect", "PDFEncryptionError") or \
+                    isinstance(cause, UnicodeError):
+                why = "password"
+    return None, why
 
 
 def _count_image_frames(path: Path, options: Options) -> int:
-    from PIL import Image, UnidentifiedImageError
+    """Frames of the image; every frame's size is checked against max_pixels
+    here, from its header, before anything is decoded."""
+    from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, before decoding
-    try:
-        with Image.open(path) as img:
-            _check_pixels(img.size, options.max_pixels)
-            return getattr(img, "n_frames", 1)
-    except errors.ShenbaoError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise errors.CorruptFile(f"{path.name} is not a readable image ({exc})") from exc
+    with Image.open(path) as img:
+        _check_pixels(img.size, options.max_pixels, what=f"{path.name}: image")
+        n = getattr(img, "n_frames", 1)
+        if n > options.max_pages:
+            return n  # refused by the caller; do not walk thousands of frames
+        for i in range(1, n):
+            try:
+                img.seek(i)
+            except Exception:
+                continue  # a broken frame: reported when the pages are read
+            _check_pixels(img.size, options.max_pixels, what=f"{path.name}: frame {i + 1}")
+        return n

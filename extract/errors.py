@@ -1,5 +1,6 @@
 """Errors a user can act on. Each has a stable code that scripts can match
-(printed on stderr and written to the batch manifest)."""
+(printed on stderr and written to the batch manifest). docs/errors.md lists
+them with what to do; keep the two in step (tests/test_errors.py checks)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ EmptyFile = _error("EmptyFile", "E_EMPTY", "the file has 0 bytes: rescan or reco
 UnsupportedFile = _error("UnsupportedFile", "E_UNSUPPORTED",
                          "not a PDF, TIFF, PNG or JPEG (check what the file really is)")
 CorruptFile = _error("CorruptFile", "E_CORRUPT", "the file is damaged or truncated: recopy it")
-EncryptedFile = _error("EncryptedFile", "E_ENCRYPTED", "give the password with --password")
+EncryptedFile = _error("EncryptedFile", "E_ENCRYPTED",
+                       "give the password with --password (a wrong password gives this error too)")
 NoPages = _error("NoPages", "E_NO_PAGES", "the document has no pages")
 TooLarge = _error("TooLarge", "E_TOO_LARGE", "raise --max-pages / --max-pixels if the file is genuine")
 NotDeclaration = _error("NotDeclaration", "E_NOT_DECLARATION",
@@ -34,3 +36,14 @@ InvalidRecord = _error("InvalidRecord", "E_INVALID_RECORD",
 OutputError = _error("OutputError", "E_OUTPUT", "check that OUTDIR is writable and the disk has space")
 Timeout = _error("Timeout", "E_TIMEOUT", "raise --timeout if the document is genuinely large")
 OutOfMemory = _error("OutOfMemory", "E_MEMORY", "raise --max-memory or split the file")
+WorkerDied = _error("WorkerDied", "E_WORKER_DIED",
+                    "the worker process was killed (out of memory, or a crash in a native library): "
+                    "lower --jobs, raise --max-memory, or report a bug with the file attached")
+
+
+def all_errors() -> list[type[ShenbaoError]]:
+    """Every error class, ShenbaoError itself (E_INTERNAL) first."""
+    return [ShenbaoError, *ShenbaoError.__subclasses__()]
+
+
+CODES = {cls.code: cls for cls in all_errors()}

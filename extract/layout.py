@@ -160,16 +160,15 @@ def group_lines(frags: Sequence[Fragment]) -> list[list[Fragment]]:
         return []
     h = median(f.height for f in frags) or 1.0
     lines: list[list[Fragment]] = []
+    sums: list[float] = []  # running sum of each line's centres: linear, not quadratic
     for f in sorted(frags, key=lambda f: (f.cy, f.bbox[0])):
-        if lines and abs(f.cy - _line_cy(lines[-1])) <= h * 0.5:
+        if lines and abs(f.cy - sums[-1] / len(lines[-1])) <= h * 0.5:
             lines[-1].append(f)
+            sums[-1] += f.cy
         else:
             lines.append([f])
+            sums.append(f.cy)
     return [sorted(line, key=lambda f: f.bbox[0]) for line in lines]
-
-
-def _line_cy(line: list[Fragment]) -> float:
-    return sum(f.cy for f in line) / len(line)
 
 
 def line_text(line: Sequence[Fragment]) -> str:

@@ -21,6 +21,7 @@ from .template import ColumnSpec, FieldSpec, TableSpec, Template
 
 FUZZY_LABEL = 88  # rapidfuzz ratio for OCR'd labels
 TITLE_RE = re.compile(r"绩效目标申报表|项目申报表|绩效目标表")
+TITLE_WORDS = "绩效目标申报表"
 YEAR_LINE_RE = re.compile(r"^[（(]?\s*\d{4}\s*年度?\s*[)）]?$")
 _COLON_RE = re.compile(r"^(.{1,40}?)[：:]\s*(.*)$", re.S)
 _TRAILING_NOTE = re.compile(r"[（(][^（）()]*[)）]$")
@@ -160,14 +161,23 @@ def stream(pages: Iterable[PageLayout]) -> list[TextLine | Table]:
 
 def title_part(text: str, templates: Iterable[Template]) -> str | None:
     """If a line is a form title, which part it heads ("" when the title names
-    no part); None when it is not a title."""
+    no part); None when it is not a title. OCR'd titles may have a wrong
+    character or two, so the title words are also matched fuzzily."""
     flat = normalize_label(text)
-    if not TITLE_RE.search(flat):
+    m = TITLE_RE.search(flat)
+    if m:
+        tail = flat[m.end():]
+    elif 6 <= len(flat) <= 40:
+        al = fuzz.partial_ratio_alignment(TITLE_WORDS, flat, score_cutoff=80)
+        if al is None:
+            return None
+        tail = flat[al.dest_end:]
+    else:
         return None
-    tail = flat[TITLE_RE.search(flat).end():]
     for t in templates:
         for part, words in t.parts.items():
-            if any(w in tail for w in words):
+            if any(w in tail or (len(tail) >= 3 and fuzz.partial_ratio(w, tail) >= 80)
+                   for w in words):
                 return part
     return ""
 

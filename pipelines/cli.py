@@ -37,9 +37,12 @@ def extract(
     password: Optional[str] = typer.Option(None, "--password", help="password of encrypted PDFs"),
     force_ocr: bool = typer.Option(False, "--force-ocr", help="OCR every page, ignore text layers"),
     max_pages: int = typer.Option(2000, "--max-pages", help="refuse documents with more pages"),
+    max_pixels: int = typer.Option(200_000_000, "--max-pixels",
+                                   help="refuse images (and pages to OCR) with more pixels"),
 ) -> None:
     """Extract one record per declaration: OUTDIR/<file stem>.json (<stem>-N.json when a file
-    holds several). Exit status 1 when any file failed; the reason goes to stderr."""
+    holds several; <stem>_2.json when two files share a stem). Exit status 1 when any file
+    failed; the reason goes to stderr. Put `--` before file names that start with a dash."""
     from extract.document import Options
     from extract.pipeline import extract_file
     from pipelines.io import write_records
@@ -49,15 +52,18 @@ def extract(
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        _err(f"{outdir}: E_OUTPUT: cannot create output directory ({exc.strerror})")
+        what = "it is not a directory" if outdir.exists() else exc.strerror or exc
+        _err(f"{outdir}: E_OUTPUT: cannot create output directory ({what})")
         raise typer.Exit(2)
-    opts = Options(password=password, ocr_engine=ocr, force_ocr=force_ocr, max_pages=max_pages)
+    opts = Options(password=password, ocr_engine=ocr, force_ocr=force_ocr, max_pages=max_pages,
+                   max_pixels=max_pixels)
     failed = 0
+    written: set[str] = set()  # two inputs with one stem must not overwrite each other
     for f in files:
         t0 = time.perf_counter()
         try:
             records = extract_file(f, opts)
-            paths = write_records(outdir, f.name, records)
+            paths = write_records(outdir, f.name, records, taken=written)
         except errors.ShenbaoError as exc:
             failed += 1
             _err(f"{f}: {exc.code}: {exc.message}")
@@ -152,6 +158,8 @@ def batch(
     password: Optional[str] = typer.Option(None, "--password", help="password of encrypted PDFs"),
     force_ocr: bool = typer.Option(False, "--force-ocr", help="OCR every page, ignore text layers"),
     max_pages: int = typer.Option(2000, "--max-pages", help="refuse documents with more pages"),
+    max_pixels: int = typer.Option(200_000_000, "--max-pixels",
+                                   help="refuse images (and pages to OCR) with more pixels"),
 ) -> None:
     """Extract every declaration file under INDIR into OUTDIR, resumably: a rerun skips
     the documents OUTDIR/manifest.jsonl lists as ok. Records are named after the path
@@ -164,7 +172,8 @@ def batch(
     if not indir.is_dir():
         _err(f"{indir}: not a directory")
         raise typer.Exit(2)
-    opts = Options(password=password, ocr_engine=ocr, force_ocr=force_ocr, max_pages=max_pages)
+    opts = Options(password=password, ocr_engine=ocr, force_ocr=force_ocr, max_pages=max_pages,
+                   max_pixels=max_pixels)
     try:
         summary = run_batch(indir, outdir, jobs=jobs, timeout=timeout, max_memory_mb=max_memory or None,
                             options=opts, ray_address=ray_address)
