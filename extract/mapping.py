@@ -112,6 +112,13 @@ class LabelIndex:
             bare = _TRAILING_NOTE.sub("", n)
             if bare != n and bare in self.exact:
                 return pick(bare), 1.0, rest, printed
+        if fuzzy:
+            # OCR may merge a label with its value when the rule between them is
+            # lost: a long label at the start of the text, without a colon
+            n = tries[0][0]
+            for lab in sorted(self.keys, key=len, reverse=True):
+                if len(lab) >= 4 and n.startswith(lab) and len(n) > len(lab):
+                    return pick(lab), 0.9, _cut_prefix(t, len(lab)), t[:len(lab)]
         if fuzzy and self.keys:
             for n, rest, printed in tries:
                 if len(n) < 2:
@@ -120,6 +127,17 @@ class LabelIndex:
                 if best:
                     return pick(best[0]), best[1] / 100, rest, printed
         return None
+
+
+def _cut_prefix(text: str, n: int) -> str:
+    """text without its first n non-space characters."""
+    seen = 0
+    for i, ch in enumerate(text):
+        if seen == n:
+            return text[i:].strip()
+        if not ch.isspace():
+            seen += 1
+    return ""
 
 
 def _is_ocr(cell: Cell | TextLine) -> bool:
@@ -336,20 +354,47 @@ class Mapper:
 
     def _align_header(self, spec: TableSpec, cells: list[Cell]) -> list[tuple[ColumnSpec, float, float]]:
         """Header cells left to right → the template's columns in order (so a
-        label printed twice, like 依据, maps to its two columns in turn)."""
+        label printed twice, like 依据, maps to its two columns in turn). A
+        cell holding two headers (the rule between them lost in a scan) is
+        shared between them in proportion to their text."""
         out = []
         j = 0
         for cell in cells:
-            n = normalize_label(cell.text)
+            parts = cell.text.split() if _is_ocr(cell) else [cell.text]
+            if len(parts) > 1:
+                hits = self._match_columns(spec, [normalize_label(p) for p in parts], j, cell)
+                if len(hits) == len(parts):
+                    x0, x1 = cell.bbox[0], cell.bbox[2]
+                    total = sum(len(p) for p in parts)
+                    pos = x0
+                    for p, k in zip(parts, hits):
+                        w = (x1 - x0) * len(p) / total
+                        out.append((spec.columns[k], pos, pos + w))
+                        pos += w
+                    j = hits[-1] + 1
+                    continue
+            hits = self._match_columns(spec, [normalize_label(cell.text)], j, cell)
+            if hits:
+                out.append((spec.columns[hits[0]], cell.bbox[0], cell.bbox[2]))
+                j = hits[0] + 1
+        return out
+
+    @staticmethod
+    def _match_columns(spec: TableSpec, names: list[str], j: int, cell: Cell) -> list[int]:
+        """Indices of the columns (from j on, in order) that the names print."""
+        hits = []
+        for n in names:
             if not n:
-                continue
+                return []
             for k in range(j, len(spec.columns)):
                 col = spec.columns[k]
                 if n in col.norm_labels or (_is_ocr(cell) and _fuzzy_in(n, col.norm_labels)):
-                    out.append((col, cell.bbox[0], cell.bbox[2]))
+                    hits.append(k)
                     j = k + 1
                     break
-        return out
+            else:
+                return hits
+        return hits
 
     # data rows ----------------------------------------------------------
     def _data_cells(self, cells: list[Cell]) -> list[Cell]:

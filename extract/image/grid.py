@@ -51,6 +51,9 @@ def _mm(dpi: float, mm: float) -> int:
 
 
 MIN_COVER = 0.7
+# a rule has an unbroken stretch at least this long (or 45 % of its length);
+# strokes of glyphs lined up over two-line cells reach about 7 mm
+STROKE_RUN_MM = 9
 
 
 def _coverage(m: np.ndarray, horizontal: bool) -> float:
@@ -171,7 +174,7 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
         # the closing also chains text strokes that repeat row after row at
         # the same x (工作计划 down a column): a rule is ink along most of
         # its length, such a chain is mostly gaps
-        longs.append(_drop_sparse(lg, opened[-1], horizontal, _mm(dpi, 6)))
+        longs.append(_drop_sparse(lg, opened[-1], horizontal, _mm(dpi, STROKE_RUN_MM)))
     # a long rule's ends stop at its first and last crossing: beyond them the
     # closing may have chained it into a text stroke lined up with it (the
     # right stroke of 目 just above where a column rule starts)
@@ -198,7 +201,7 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
             sl = (slice(y, y + h), slice(x, x + w))
             own = opened[d][sl] & (lab[sl] == i)
             cover = _coverage(own, d == 0)
-            if cover < MIN_COVER or _stroke_chain(own, d == 0, _mm(dpi, 6)):
+            if cover < MIN_COVER or _stroke_chain(own, d == 0, _mm(dpi, STROKE_RUN_MM)):
                 continue
             if cover < 0.9:
                 # a rule meets the rules at its ends; a chain of text strokes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import lru_cache
 import re
 import time
 from typing import Sequence
@@ -37,6 +38,19 @@ class _Clock:
         now = time.perf_counter()
         self.steps[name] = self.steps.get(name, 0.0) + now - self.t
         self.t = now
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """The recognition model sometimes answers in traditional characters
+    (金額, 蓋章); the declarations are printed in simplified Chinese."""
+    return _t2s().convert(text) if text else text
 
 
 def prepare(image, dpi: float, judge=None):
@@ -103,7 +117,8 @@ def image_to_layout(image, number: int, dpi: float, engine: str = "rapidocr") ->
 
     s = 72.0 / dpi
     method = f"ocr:{eng.name}"
-    frags = [Fragment(w.text, _pt(w.bbox, s), round(float(w.confidence), 4), method) for w in words]
+    frags = [Fragment(to_simplified(w.text), _pt(w.bbox, s), round(float(w.confidence), 4), method)
+             for w in words]
     frags += [Fragment(m.text, _pt(m.bbox, s), round(m.confidence, 4), "pixels") for m in marks]
     tables = [[_pt(c, s) for c in t] for t in grid.tables]
     h, w = gray.shape
