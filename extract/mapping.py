@@ -256,7 +256,9 @@ class Mapper:
     def __init__(self, template: Template):
         self.t = template
         self.out = Mapped(template=template)
-        self.top = LabelIndex(template.fields)
+        self.top = LabelIndex(template.fields + [FieldSpec(key=None, labels=[lab])
+                                                 for lab in template.extra_labels])
+        self.ignore = {normalize_label(x) for x in template.ignore_rows}
         self.headers = {k: LabelIndex([_Spec(k, v)]) for k, v in template.header.items()}
         self.headings = {normalize_label(h): (spec.key, h) for spec in template.tables
                          for h in spec.heading}
@@ -307,6 +309,10 @@ class Mapper:
             cells = table.row_cells(r)
             if not cells:
                 r += 1
+                continue
+            if any(normalize_label(c.text) in self.ignore for c in cells):
+                r += 1  # an approval box (审核意见 …): printed, not part of the record
+                self.last_spec = self.last_group = None  # nor is its rest on the next page
                 continue
             for c in cells:
                 self._heading(normalize_label(c.text), Raw.of([c]))
@@ -403,10 +409,14 @@ class Mapper:
                 and normalize_label(c.text) not in self.sections]
 
     def _is_data_row(self, cells: list[Cell]) -> bool:
-        data = self._data_cells(cells)
-        if not data:
+        """A row under the table's header, unless it starts with a field label
+        (also left of the table's columns: the row after the table)."""
+        if not self._data_cells(cells):
             return False
-        first = data[0]
+        named = [c for c in cells if c.text.strip() and normalize_label(c.text) not in self.sections]
+        if not named:
+            return False
+        first = named[0]
         m = self.top.match(first.text, fuzzy=_is_ocr(first))
         return m is None or m[1] < 1.0 and len(first.text) > 12
 
@@ -600,10 +610,15 @@ class Mapper:
                 prev.text += "\n" + "\n".join(c.text for c in extra_cells)
         last = carry
         for spec, printed, vcells, score, rest in pairs:
-            if spec is None:
+            if spec is None or (spec.key is None and not spec.subfields):
+                # a label no record key has: its value goes to `extra`, under the
+                # template's spelling of the label when it knows the label
+                label = spec.labels[0] if spec is not None else printed
                 vals = [c for c in vcells if c.text.strip()]
-                if vals:
-                    self.out.extra.setdefault(printed, Raw.of(vals))
+                if vals or rest:
+                    raw = Raw.of(vals, text=rest or None)
+                    raw.unit = self._unit_of(printed) or unit
+                    self.out.extra.setdefault(label, raw)
                 continue
             if spec.subfields and not spec.key:
                 # label with its sub-fields in the value cells ("项目资金 | 一、项目总预算：…")

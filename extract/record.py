@@ -185,6 +185,8 @@ class Builder:
         keys = ROW_KEYS.get(spec.key, [c.key for c in spec.columns])
         out: dict = {k: None for k in keys}
         out.update(spec.constant)
+        if "table" in row:  # the printed heading over the row (长期绩效指标 / 年度绩效指标)
+            out["table"] = clean_text(row["table"].text)
         types = {c.key: c.type for c in spec.columns}
         for col in spec.columns:
             if col.type == "stages":
@@ -227,7 +229,7 @@ class Builder:
         self.tables()
         self.rec["extra"] = {}
         for label, raw in self.m.extra.items():
-            amount = parse_amount(raw.text, self.unit) if _money_label(label) else None
+            amount = parse_amount(raw.text, raw.unit or self.unit) if _money_label(label) else None
             self.rec["extra"][label] = amount if amount is not None else clean_text(raw.text)
         return self.rec
 

@@ -72,6 +72,8 @@ class Template:
     section_labels: list[str]
     fields: list[FieldSpec]
     tables: list[TableSpec]
+    extra_labels: list[str] = field(default_factory=list)  # printed labels → `extra`
+    ignore_rows: list[str] = field(default_factory=list)  # rows with these labels are skipped
     path: Path | None = None
 
     def all_fields(self):
@@ -120,7 +122,7 @@ def _table(d: dict) -> TableSpec:
 
 
 def parse_template(data: dict, path: Path | None = None) -> Template:
-    for key in ("id", "title", "fields", "tables"):
+    for key in ("id", "title", "fields"):
         if key not in data:
             raise ValueError(f"template {path or data.get('id')}: missing '{key}'")
     return Template(
@@ -133,7 +135,9 @@ def parse_template(data: dict, path: Path | None = None) -> Template:
         header={k: list(v) for k, v in (data.get("header") or {}).items()},
         section_labels=list(data.get("section_labels", [])),
         fields=[_field(f) for f in data["fields"]],
-        tables=[_table(t) for t in data["tables"]],
+        tables=[_table(t) for t in data.get("tables") or []],
+        extra_labels=list(data.get("extra_labels", [])),
+        ignore_rows=list(data.get("ignore_rows", [])),
         path=path,
     )
 

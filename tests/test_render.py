@@ -1,7 +1,9 @@
 """Tests for the sample renderer (pipelines/samples/render.py): the seed record
 rendered in three styles must come back through pdfplumber's text layer with
 every string of the record intact, in the expected number of pages, with every
-glyph inside its cell, and byte-identical when rendered again."""
+glyph inside its cell, and byte-identical when rendered again.  The same holds
+for the corpus records of the other variants (render_variants.py:
+sh-district-2026, ministry-county), each variant in three styles."""
 
 from __future__ import annotations
 
@@ -319,3 +321,187 @@ def test_missing_parts_and_order(seed, tmp_path):
         first, second = (nows(p.extract_text()) for p in doc.pages)
     assert first.startswith("附件1-3项目支出绩效目标申报表(制度保障)")
     assert "（项目总体情况）" in second and "项目构成分解" not in first + second
+
+
+# --------------------------------------------------------------------------
+# The other form variants (render_variants.py): sh-district-2026, ministry-county
+
+from pipelines.samples.render import VARIANTS, Cell, _Renderer  # noqa: E402
+from pipelines.samples.render_variants import amount_2026, date_range, dates_2026  # noqa: E402
+
+CORPUS = ROOT / "pipelines" / "samples" / "corpus"
+
+
+def variant_records(variant: str) -> list[tuple[str, dict]]:
+    out = []
+    for p in sorted(CORPUS.glob("*.json")):
+        rec = json.loads(p.read_text(encoding="utf-8"))
+        if (rec.get("form") or {}).get("variant") == variant:
+            out.append((p.stem, rec))
+    return out
+
+
+# Three looks per variant: the defaults; a sans look (paired 2026 header rows,
+# indicator tables headed by a left label cell, 三级指标, 至, boxes after the
+# option, no repeated header, merged labels reprinted, no 审核意见 row); a
+# Droid look (12 pt, DejaVu digits, dot dates, taller rows).
+VARIANT_STYLES = {
+    "plain": RenderStyle(),
+    "sans": RenderStyle(
+        font="wqy-zenhei", font_size=11.0, title_size=18.0, line_gap=3.5, padding=4.0, col_scale=1.2,
+        box_glyphs=("■", "□"), box_after=True, amount_format="thousands", amount_align="right",
+        date_format="cn", repeat_header=False, repeat_merged=True, valign="top", margin=56.0,
+        compact_header=True, table_heading="label", level3_label="三级指标", range_sep="至", approval=False),
+    "droid": RenderStyle(
+        font="droid", font_size=12.0, title_size=14.0, line_gap=2.0, padding=4.0, col_scale=0.9,
+        box_glyphs=("[x]", "[ ]"), amount_format="fixed2", date_format="dot", margin=52.0,
+        min_row_height=25.0, range_sep="—"),
+}
+
+
+def stray_glyphs(pdf_path: Path) -> list[tuple]:
+    """Glyphs below the top of a page's first ruled cell that lie in no cell
+    at all (text run out of its cell, e.g. under the table's bottom border)."""
+    bad = []
+    with pdfplumber.open(pdf_path) as pdf:
+        for pno, page in enumerate(pdf.pages, 1):
+            rects = [(r["x0"], r["top"], r["x1"], r["bottom"]) for r in page.rects]
+            if not rects:
+                continue
+            top = min(r[1] for r in rects)
+            for ch in page.chars:
+                cx, cy = (ch["x0"] + ch["x1"]) / 2, (ch["top"] + ch["bottom"]) / 2
+                if ch["text"].isspace() or cy < top:
+                    continue
+                if not any(r[0] <= cx <= r[2] and r[1] <= cy <= r[3] for r in rects):
+                    bad.append((pno, ch["text"], round(ch["top"], 1)))
+    return bad
+
+
+def _variant_expect(rec: dict, style: RenderStyle) -> list[str]:
+    """What a variant's form prints besides the record's strings."""
+    form, prj, fund = rec["form"], rec["project"], rec["funding"]
+    out = []
+    if form["variant"] == "sh-district-2026":
+        out += [f"财政项目支出绩效目标申报表（{form['year']}年度）", "项目资金（元）", "项目资金总额", "其中：财政资金",
+                "上年结转资金", "年度资金申请总额", "其中：当年财政拨款", "计划开始日期", "计划完成日期",
+                "年度总体目标", "绩效指标", "三级指标", "年度指标值"]
+        out += [amount_2026(v) for v in fund.values() if v is not None]
+        out += list(dates_2026(prj["start_date"], prj["end_date"], style.date_format))
+        y0, y1 = prj["start_date"][:4], prj["end_date"][:4]
+        out.append(f"项目总体目标（{y0}年-{y1}年）" if y0 != y1 else "项目总目标")
+        if form["filing_unit"]:
+            out.append("填报单位（盖章）：" + form["filing_unit"])
+    else:
+        unit = form["amount_unit"]
+        out += [form["title"], f"（{form['year']}年度）", f"项目资金申请({unit})", "资金总额", "财政拨款", "自有资金",
+                "项目实施单位", "项目起止时间", "项目实施进度计划", "长期目标", "年度目标", "长期绩效指标",
+                "年度绩效指标", style.level3_label, "指标值", "备注", "其他说明的问题", "填报人", "单位负责人",
+                "填报日期", "填报单位（盖章）：" + (form["filing_unit"] or "")]
+        out += [format_amount(v, style.amount_format, unit) for v in fund.values() if v is not None]
+        out.append(format_amount(rec["extra"]["自有资金"], style.amount_format, unit))
+        out.append(date_range(prj["start_date"], prj["end_date"], style.date_format, style.range_sep))
+        on, off = style.box_glyphs
+        other = "延续项目" if prj["nature"] == "新增项目" else "新增项目"
+        out += [prj["nature"] + on, other + off] if style.box_after else [on + prj["nature"], off + other]
+        if style.approval:
+            out += ["审核意见", "主管部门审核意见"]
+    return out
+
+
+@pytest.mark.parametrize("variant", ["sh-district-2026", "ministry-county"])
+@pytest.mark.parametrize("name", list(VARIANT_STYLES))
+def test_variant_records_round_trip_through_text_layer(variant, name, tmp_path):
+    recs = variant_records(variant)
+    assert len(recs) >= 4, variant
+    style = VARIANT_STYLES[name]
+    pdf = tmp_path / f"{variant}-{name}.pdf"
+    pages = render_records([r for _, r in recs], pdf, style)
+    assert pages >= len(recs)
+    layer = TextLayer(pdf)
+    for stem, rec in recs:
+        missing = [(k, v[:20]) for k, v in printed(rec) if v not in layer]
+        assert not missing, (stem, missing)
+        for s in _variant_expect(rec, style):
+            assert s and s in layer, (stem, s)
+    if variant == "ministry-county":
+        with pdfplumber.open(pdf) as doc:
+            text = "".join(nows(p.extract_text()) for p in doc.pages)
+        assert ("审核意见" in text) == style.approval
+        assert ("指标内容" in text) == (style.level3_label == "指标内容")
+    assert not cell_violations(pdf)
+    assert not stray_glyphs(pdf)
+
+
+@pytest.mark.parametrize("variant", ["sh-district-2026", "ministry-county"])
+def test_variant_render_is_byte_identical(variant, tmp_path):
+    recs = [r for _, r in variant_records(variant)][:2]
+    a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    render_records(recs, a, style_from_seed(14))
+    render_records(recs, tmp_path / "other.pdf", style_from_seed(3))
+    render_records(recs, b, style_from_seed(14))
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_variants_dispatch_per_record(seed, tmp_path):
+    r26 = variant_records("sh-district-2026")[0][1]
+    rmc = variant_records("ministry-county")[0][1]
+    alone = [render_records([r], tmp_path / f"{k}.pdf") for k, r in enumerate((seed, r26, rmc))]
+    pdf = tmp_path / "mixed.pdf"
+    assert render_records([seed, r26, rmc], pdf) == sum(alone)
+    with pdfplumber.open(pdf) as doc:
+        firsts = [nows(doc.pages[i].extract_text()) for i in (0, alone[0], alone[0] + alone[1])]
+    assert firsts[0].startswith("财政项目支出绩效目标申报表（项目总体情况）")
+    assert firsts[1].startswith(f"财政项目支出绩效目标申报表（{r26['form']['year']}年度）")
+    assert firsts[2].startswith("项目支出绩效目标申报表")
+    bad = copy.deepcopy(r26)
+    bad["form"]["variant"] = "no-such-form"
+    with pytest.raises(ValueError):
+        render_records([bad], tmp_path / "bad.pdf")
+    assert set(VARIANTS) == {"sh-district-2020", "sh-district-2026", "ministry-county"}
+
+
+def test_variant_formats():
+    assert amount_2026(771325800) == "771,325,800.00"
+    assert amount_2026(123000.0) == "123,000.00"
+    assert amount_2026(0) == "0" and amount_2026(None) == ""
+    assert dates_2026("2026-01-01", "2026-12-31", "slash") == ("2026/1/1", "2026/12/31")
+    assert dates_2026("2024-01-01", "2026-12-31", "iso") == ("2024-01-01", "2026-12-31")
+    assert date_range("2023-07", "2024-01", "dot") == "2023.07-2024.01"
+    assert date_range("2022-01", "2022-12", "cn") == "2022年1月-2022年12月"
+    assert date_range("2021-01-01", "2021-12-31", "cn", "至") == "2021年1月1日至2021年12月31日"
+    assert date_range("2021-01-01", "2021-12-31", "iso") == "2021-01-01至2021-12-31"
+    assert format_amount(675600, "plain", "万元") == "67.56"
+    assert format_amount(2500000, "plain", "万元") == "250"
+    assert format_amount(674326, "fixed2", "万元") == "67.4326"
+
+
+def test_text_of_a_merged_cell_cut_by_a_page_break_stays_in_its_cell(tmp_path):
+    """A merged cell whose text fits none of its parts on the pages is spread
+    over them; text that fits a later part goes there whole."""
+    r = _Renderer(tmp_path / "x.pdf", RenderStyle())
+    lead, pad = r.lead, r.pad
+    c = Cell(0, 60, "服务对象满意度指标", rowspan=2)
+    c.lines = ["服务对象满", "意度指标"]
+    c.need = 2 * lead + 2 * pad
+    one = lead + 2 * pad + 2
+    plan = r._fragment_lines(c, [(0, 700.0, 700.0 + one), (1, 45.0, 45.0 + one)])
+    assert [p[0] for p in plan] == [["服务对象满"], ["意度指标"]]
+    assert plan[0][1] == "bottom" and plan[1][1] == "top"
+    plan = r._fragment_lines(c, [(0, 700.0, 700.0 + one), (1, 45.0, 45.0 + 3 * one)])
+    assert [p[0] for p in plan] == [[], c.lines]
+
+
+@pytest.mark.parametrize("render_seed", [54, 108])
+def test_corpus_cell_cut_by_page_break_regression(render_seed, tmp_path):
+    """sh-songjiang-2022-rural-revitalization in these styles cuts the merged
+    服务对象满意度指标 cell so that each page has one row of it: its second line
+    used to land under the table's bottom border."""
+    path = CORPUS / "sh-songjiang-2022-rural-revitalization.json"
+    if not path.exists():
+        pytest.skip("corpus record gone")
+    pdf = tmp_path / "sj.pdf"
+    render_records([json.loads(path.read_text(encoding="utf-8"))], pdf, style_from_seed(render_seed))
+    assert not cell_violations(pdf)
+    assert not stray_glyphs(pdf)
+    assert "服务对象满意度指标" in TextLayer(pdf)

@@ -1,6 +1,8 @@
 """Sample renderer: a declaration record → a digital PDF that looks like the
-paper form (variant ``sh-district-2020``: the Shanghai district three-part form
-of the seed declaration).
+paper form.  This module holds the table engine and the layout of variant
+``sh-district-2020`` (the Shanghai district three-part form of the seed
+declaration); ``render_variants.py`` holds the layouts of ``sh-district-2026``
+and ``ministry-county``, chosen per record by its ``form.variant``.
 
 Everything is drawn with the reportlab canvas: ruled grid (one stroked
 rectangle per cell or cell fragment), merged cells, text wrapped inside its
@@ -34,6 +36,8 @@ from .fonts import MAIN_FONTS, FontSet, fontset
 
 __all__ = [
     "VARIANT",
+    "VARIANTS",
+    "record_variant",
     "RenderStyle",
     "style_from_seed",
     "render_records",
@@ -45,6 +49,7 @@ __all__ = [
 ]
 
 VARIANT = "sh-district-2020"
+VARIANTS = (VARIANT, "sh-district-2026", "ministry-county")  # the layouts render_records prints
 
 AMOUNT_FORMATS = ("plain", "fixed2", "thousands")
 DATE_FORMATS = ("iso", "cn", "dot", "slash", "year")
@@ -104,6 +109,12 @@ class RenderStyle:
     valign: str = "center"              # value cells: center | top
     margin: float = 45.0                # page margin (pt)
     min_row_height: float = 20.0        # (pt)
+    # used by the other variants' layouts (render_variants.py) only
+    compact_header: bool = False        # 2026: 项目性质/项目类别 and 主管部门/实施单位 paired on one row
+    table_heading: str = "row"          # ministry: indicator table heading as a full-width row | a left label cell
+    level3_label: str = "指标内容"       # ministry: 3rd indicator column (指标内容 | 三级指标)
+    range_sep: str = "-"                # ministry 项目起止时间: start + sep + end
+    approval: bool = True               # ministry: 审核意见 row at the end
 
     def label(self, default: str) -> str:
         return self.header_labels.get(default, default)
@@ -151,6 +162,12 @@ def style_from_seed(seed: int) -> RenderStyle:
     valign = "center" if rng.random() < 0.7 else "top"
     margin = halves(40.0, 64.0)
     min_row_height = halves(max(18.0, font_size + 2 * padding + 2), 26.0)
+    # drawn last, so the sh-district-2020 choices above stay what they were
+    compact_header = rng.random() < 0.4
+    table_heading = pick(("row", "row", "label"))
+    level3_label = pick(("指标内容", "指标内容", "三级指标"))
+    range_sep = pick(("-", "-", "至", "—"))
+    approval = rng.random() < 0.6
     return RenderStyle(
         font=font, font_size=font_size, title_size=title_size, line_gap=line_gap,
         padding=padding, col_scale=col_scale, box_glyphs=box_glyphs, box_after=box_after,
@@ -160,7 +177,8 @@ def style_from_seed(seed: int) -> RenderStyle:
         funding_split_cells=funding_split_cells, header_labels=header_labels,
         part_order=part_order, repeat_header=repeat_header, repeat_merged=repeat_merged,
         landscape_b=landscape_b, border_width=border_width, valign=valign, margin=margin,
-        min_row_height=min_row_height,
+        min_row_height=min_row_height, compact_header=compact_header, table_heading=table_heading,
+        level3_label=level3_label, range_sep=range_sep, approval=approval,
     )
 
 
@@ -175,6 +193,8 @@ def _check_style(s: RenderStyle) -> None:
         raise ValueError(f"date_format {s.date_format!r}")
     if s.amount_align not in ("left", "center", "right") or s.valign not in ("center", "top"):
         raise ValueError("amount_align / valign")
+    if s.table_heading not in ("row", "label"):
+        raise ValueError(f"table_heading {s.table_heading!r}")
     bad = [p for p in s.part_order if p not in ("a", "b", "c")]
     if bad:
         raise ValueError(f"part_order has {bad}")
@@ -479,14 +499,15 @@ class Placed:
 
 
 class _Renderer:
-    def __init__(self, out: str | Path, style: RenderStyle):
+    def __init__(self, out: str | Path, style: RenderStyle, title: str = "财政项目支出绩效目标申报表",
+                 subject: str = VARIANT):
         self.s = style
         self.fs = fontset(style.font)
         self.c = rl_canvas.Canvas(str(out), pagesize=A4, invariant=1, pageCompression=1)
-        self.c.setTitle("财政项目支出绩效目标申报表")
+        self.c.setTitle(title)
         self.c.setCreator("shenbao pipelines.samples.render")
         self.c.setAuthor("")
-        self.c.setSubject(VARIANT)
+        self.c.setSubject(subject)
         self.pages = 0
         self.size = style.font_size
         self.lead = style.font_size + style.line_gap
@@ -661,6 +682,12 @@ class _Renderer:
                             f[0] = min(f[0], p.top)
                             f[1] = max(f[1], p.top + p.height)
                     spans.append((c, [(pg, a, b) for pg, (a, b) in sorted(frags.items())]))
+        # rows cut by a page break: their fragments, for label cells that must fit
+        row_frags: dict[int, list[tuple[int, float, float]]] = {}
+        for p in placed:
+            if not p.repeat:
+                row_frags.setdefault(p.row, []).append((p.page, p.top, p.top + p.height))
+        span_plans = [self._fragment_lines(c, frags) for c, frags in spans]
         end = t0
         for pg in range(last + 1):
             if pg > 0:
@@ -677,22 +704,59 @@ class _Renderer:
                         lines = c.lines if (not p.cont or (self.s.repeat_merged
                                                            and c.need <= p.height + 1e-6)) else []
                         valign = "center"
+                        frags = row_frags.get(p.row, [])
+                        if not p.repeat and len(frags) > 1 and c.need > frags[0][2] - frags[0][1] + 1e-6:
+                            # the label does not fit the row's first fragment
+                            k = next(j for j, f in enumerate(frags) if f[0] == p.page and abs(f[1] - p.top) < 1e-6)
+                            lines, valign = self._fragment_lines(c, frags)[k]
                     else:
                         lines = c.lines[p.start:p.end]
                         valign = "top" if split else (c.valign or self.s.valign)
                     self.cell(c, p.top, p.top + p.height, lines, valign)
-            for c, frags in spans:
-                text_at = 0
-                fit = [b - a >= c.need - 1e-6 for _, a, b in frags]
-                if not fit[0] and any(fit):
-                    text_at = fit.index(True)
+            for (c, frags), plan in zip(spans, span_plans):
                 for k, (fpg, a, b) in enumerate(frags):
                     if fpg != pg:
                         continue
-                    # reprinted after a break only where it fits
-                    show = k == text_at or (k > text_at and self.s.repeat_merged and fit[k])
-                    self.cell(c, a, b, c.lines if show else [], "center" if c.label else (c.valign or self.s.valign))
+                    lines, valign = plan[k]
+                    self.cell(c, a, b, lines, valign)
         return end
+
+    def _fragment_lines(self, c: Cell, frags: list[tuple[int, float, float]]) -> list[tuple[list[str], str]]:
+        """(lines, valign) to draw in each fragment of a cell cut by page breaks.
+        The text goes whole into the first fragment that holds it (and, with
+        repeat_merged, again into every later one that does); when none does,
+        it is spread over the fragments in order, a fragment taking the lines
+        it has room for, so that no line is drawn outside its fragment."""
+        own = "center" if c.label else (c.valign or self.s.valign)
+        fit = [b - a >= c.need - 1e-6 for _, a, b in frags]
+        if any(fit):
+            text_at = 0 if fit[0] else fit.index(True)
+            return [(c.lines if (k == text_at or (k > text_at and self.s.repeat_merged and fit[k])) else [], own)
+                    for k in range(len(frags))]
+        pad, lead = self.pad, self.lead
+        room = [max(0, int((b - a - 2 * pad + 1e-6) // lead)) for _, a, b in frags]
+        n = len(c.lines)
+        if sum(room) < n:  # not even spread out: the tallest fragments take the rest
+            order = sorted(range(len(frags)), key=lambda k: -(frags[k][2] - frags[k][1]))
+            short = n - sum(room)
+            for k in order:
+                if short <= 0:
+                    break
+                room[k] += short
+                short = 0
+        out: list[tuple[list[str], str]] = []
+        at = 0
+        used = [k for k in range(len(frags)) if room[k]]
+        for k in range(len(frags)):
+            take = c.lines[at:at + room[k]]
+            at += len(take)
+            if not take:
+                out.append(([], own))
+            elif len(used) == 1:
+                out.append((take, own))
+            else:  # the text runs on over the break: down to the first break, up from the next
+                out.append((take, "bottom" if k == used[0] else "top"))
+        return out
 
     def cell(self, c: Cell, top: float, bottom: float, lines: list[str], valign: str) -> None:
         m = self.s.margin
@@ -704,6 +768,8 @@ class _Renderer:
         block = len(lines) * lead
         if valign == "center":
             ty = max(top + pad, top + (bottom - top - block) / 2)
+        elif valign == "bottom":
+            ty = max(top + pad, bottom - pad - block)
         else:
             ty = top + pad
         inner0, inner1 = x0 + pad + c.indent, x1 - pad
@@ -983,16 +1049,33 @@ class _Renderer:
         self.table(rows, t)
 
 
+def record_variant(rec: dict) -> str:
+    """The layout a record is printed in: its ``form.variant`` (the seed
+    record, which has none, is a ``sh-district-2020`` form)."""
+    return (rec.get("form") or {}).get("variant") or VARIANT
+
+
 def render_records(records: list[dict], out_pdf: str | Path, style: RenderStyle | None = None) -> int:
-    """Render declarations into one PDF (each starts on a new page, each part
-    on its own page(s)); return the page count."""
+    """Render declarations into one PDF, each in the layout of its
+    ``form.variant`` (see :data:`VARIANTS`) and starting on a new page (a
+    sh-district-2020 form: each part on its own page(s)); return the page count."""
+    from .render_variants import LAYOUTS, TITLES
+
     style = style or RenderStyle()
     _check_style(style)
+    variants = [record_variant(rec) for rec in records]
+    unknown = sorted({v for v in variants if v != VARIANT and v not in LAYOUTS})
+    if unknown:
+        raise ValueError(f"no layout for form.variant {unknown}; known: {VARIANTS}")
     out_pdf = Path(out_pdf)
     out_pdf.parent.mkdir(parents=True, exist_ok=True)
-    r = _Renderer(out_pdf, style)
+    first = variants[0] if variants else VARIANT
+    r = _Renderer(out_pdf, style, TITLES.get(first, "财政项目支出绩效目标申报表"), first)
     parts = {"a": r.part_a, "b": r.part_b, "c": r.part_c}
-    for rec in records:
+    for rec, variant in zip(records, variants):
+        if variant != VARIANT:
+            LAYOUTS[variant](r, rec)
+            continue
         for p in style.part_order:
             parts[p](rec)
     if r.unknown:
