@@ -201,14 +201,16 @@ def title_part(text: str, templates: Iterable[Template]) -> str | None:
 
 
 def split_declarations(items: list[TextLine | Table], templates) -> list[Segment]:
-    """A part title printed a second time starts a new declaration."""
+    """Split the stream into declarations at their titles."""
     segs: list[Segment] = [Segment()]
     seen: set[str] = set()
     for it in items:
         if isinstance(it, TextLine):
             part = title_part(it.text, templates)
             if part is not None:
-                if part in seen:
+                # a part printed again starts a new declaration; so does any
+                # title next to the title of a one-part form ("")
+                if part in seen or (seen and (part == "" or "" in seen)):
                     segs.append(Segment())
                     seen = set()
                 seen.add(part)
@@ -310,6 +312,9 @@ class Mapper:
             if not cells:
                 r += 1
                 continue
+            if len(cells) == 1 and self._free_text_cell(cells[0]):
+                r += 1
+                continue
             if any(normalize_label(c.text) in self.ignore for c in cells):
                 r += 1  # an approval box (审核意见 …): printed, not part of the record
                 self.last_spec = self.last_group = None  # nor is its rest on the next page
@@ -336,6 +341,18 @@ class Mapper:
             self.page_start = r == 0 and table.page != self.last_page and self.last_spec is not None
             r = self._kv_rows(table, r)
             self.page_start = False
+
+    def _free_text_cell(self, cell: Cell) -> bool:
+        """A lone cell holding the form's title (a scan border or an underline
+        closed a frame around the lines above the grid): read its lines as the
+        free lines they are."""
+        lines = [t for t in cell.text.split("\n") if t.strip()]
+        if not lines or title_part(lines[0], [self.t]) is None:
+            return False
+        for t in lines:
+            self.feed_line(TextLine(text=t, bbox=cell.bbox, page=cell.page,
+                                    confidence=cell.confidence, method=cell.method))
+        return True
 
     def _heading(self, norm: str, raw: Raw) -> bool:
         """A printed table heading (长期绩效指标 / 年度绩效指标): the rows that
@@ -718,7 +735,8 @@ def _split_labeled(text: str, header: dict[str, list[str]]) -> list[tuple[str, s
     for n, (i, j, key) in enumerate(kept):
         end = kept[n + 1][0] if n + 1 < len(kept) else len(text)
         value = text[j:end].strip()
-        value = re.sub(r"^[（(]\s*盖章\s*[)）]", "", value).strip()
+        # the seal note after 填报单位, also as OCR reads it: （盖章） （盖章 （盖1
+        value = re.sub(r"^[（(]?\s*盖\s*章?\s*[)）1lI|]?", "", value).strip()
         value = value.lstrip("：:").strip()
         out.append((key, value))
     return out

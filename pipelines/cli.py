@@ -136,12 +136,15 @@ def samples_build(
     scanned: bool = typer.Option(True, "--scanned/--no-scanned", help="also make scanned versions"),
     golden_dir: Optional[Path] = typer.Option(None, "--golden-dir",
                                               help="where golden records go (default OUTDIR/golden)"),
+    records: Optional[str] = typer.Option(None, "--records",
+                                          help="comma-separated corpus record names, in order"),
 ) -> None:
     """Render golden records to PDFs (and simulated scans), with their golden records."""
     from pipelines.samples.build import build
 
+    names = [n.strip() for n in records.split(",") if n.strip()] if records else None
     made = build(outdir, count=count, seed=seed, scanned=scanned, golden_dir=golden_dir,
-                 log=typer.echo)
+                 log=typer.echo, names=names)
     typer.echo(f"{len(made)} declarations written to {outdir}")
 
 

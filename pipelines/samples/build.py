@@ -28,12 +28,20 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[tuple[str, dict]]:
     return out
 
 
-def plan(count: int, seed: int, corpus: list[tuple[str, dict]]) -> list[dict]:
+def plan(count: int, seed: int, corpus: list[tuple[str, dict]],
+         names: list[str] | None = None) -> list[dict]:
     """Which records, styles and scan settings make up a sample set: a pure
-    function of (count, seed, corpus), so a set can be rebuilt exactly."""
+    function of (count, seed, corpus, names), so a set can be rebuilt exactly.
+    `names` picks the records (in that order) instead of a seeded shuffle."""
     rng = random.Random(seed)
     order = list(range(len(corpus)))
     rng.shuffle(order)
+    if names:
+        index = {n: i for i, (n, _) in enumerate(corpus)}
+        missing = [n for n in names if n not in index]
+        if missing:
+            raise KeyError(f"not in the corpus: {', '.join(missing)}")
+        order = [index[n] for n in names]
     jobs = []
     k = 0
     for i in range(count):
@@ -59,7 +67,8 @@ def plan(count: int, seed: int, corpus: list[tuple[str, dict]]) -> list[dict]:
 
 
 def build(outdir: str | Path, count: int = 8, seed: int = 0, scanned: bool = True,
-          golden_dir: str | Path | None = None, log: Callable[[str], None] = print) -> list[str]:
+          golden_dir: str | Path | None = None, log: Callable[[str], None] = print,
+          names: list[str] | None = None) -> list[str]:
     from . import render, scan
 
     outdir = Path(outdir)
@@ -69,7 +78,8 @@ def build(outdir: str | Path, count: int = 8, seed: int = 0, scanned: bool = Tru
     corpus = load_corpus()
     by_name = dict(corpus)
     made = []
-    for job in plan(count, seed, corpus):
+    jobs = plan(count, seed, corpus, names)
+    for job in jobs:
         records = [by_name[r] for r in job["records"]]
         pdf = outdir / "digital" / f"{job['name']}.pdf"
         style = render.style_from_seed(job["render_seed"])
@@ -87,6 +97,6 @@ def build(outdir: str | Path, count: int = 8, seed: int = 0, scanned: bool = Tru
         log(line)
         made.append(job["name"])
     (outdir / "plan.json").write_text(
-        json.dumps({"count": count, "seed": seed, "jobs": plan(count, seed, corpus)},
+        json.dumps({"count": count, "seed": seed, "names": names, "jobs": jobs},
                    ensure_ascii=False, indent=1), encoding="utf-8")
     return made
