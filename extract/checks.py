@@ -34,8 +34,16 @@ def run_checks(rec: dict) -> list[dict]:
     f = rec.get("funding", {})
     items = rec.get("budget_items", [])
     total = rec.get("budget_total")
-    _check(out, "items_sum_to_total", ["budget_items[].amount", "budget_total"],
-           total, _sum([i.get("amount") for i in items]), "budget items add up to 金额合计")
+    amounts = [i.get("amount") for i in items]
+    if total is not None and items and None in amounts:
+        # the sum cannot be verified: say so, rather than skip the check
+        rows = [str(n + 1) for n, a in enumerate(amounts) if a is None]
+        out.append({"id": "items_sum_to_total", "passed": False,
+                    "fields": ["budget_items[].amount", "budget_total"],
+                    "detail": f"budget items cannot be added up: no amount in row(s) {', '.join(rows)}"})
+    else:
+        _check(out, "items_sum_to_total", ["budget_items[].amount", "budget_total"],
+               total, _sum(amounts), "budget items add up to 金额合计")
     _check(out, "total_equals_budget", ["budget_total", "funding.total_budget"],
            f.get("total_budget"), total, "金额合计 equals 项目总预算")
     parts = [f.get("superior_appropriation"), f.get("own_level_appropriation"),

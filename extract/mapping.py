@@ -473,7 +473,10 @@ class Mapper:
         if a.spec.key in self.heading:
             row["table"] = self.heading[a.spec.key]
         rows = self.out.rows.setdefault(a.spec.key, [])
-        if continuing and rows and _split_row(a.spec, row, rows[-1]):
+        # the rest of a row cut by a page break, or (in a scan) by a stray rule
+        # found where the paper has none
+        ocr = any(_is_ocr(c) for c in data)
+        if (continuing or ocr) and rows and _split_row(a.spec, row, rows[-1]):
             for key, raw in row.items():
                 prev = rows[-1].get(key)
                 if prev is None:
