@@ -3,6 +3,7 @@ baseline measured in the same run.
 
     .venv/bin/python bench/bench_extract.py samples/digital golden
     .venv/bin/python bench/bench_extract.py samples/scanned golden --ocr rapidocr --threads 1
+    .venv/bin/python bench/bench_extract.py /tmp/bench/scanned /tmp/bench/golden --profile normal
 
 The baseline is what one would write without this project: the page text in
 reading order (pdfplumber's extract_text for a text layer, one full-page
@@ -221,6 +222,8 @@ def main() -> None:
     ap.add_argument("--ocr", default="rapidocr")
     ap.add_argument("--threads", type=int, default=1, help="threads per run (1 = one core)")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--profile", help="only the scans of this profile (normal | low | degraded), "
+                                      "as the builder's plan.json beside the input directory says")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -232,6 +235,10 @@ def main() -> None:
     for i in inputs:
         files += sorted(p for p in i.iterdir() if p.suffix.lower() in (".pdf", ".tif", ".tiff", ".png", ".jpg")) \
             if i.is_dir() else [i]
+    if args.profile:
+        plan = json.loads((inputs[0].parent / "plan.json").read_text(encoding="utf-8"))
+        keep = {j["name"] for j in plan["jobs"] if j["scan_profile"] == args.profile}
+        files = [f for f in files if f.stem in keep]
     rows = [("shenbao", measure("shenbao", files, golden, args.ocr, args.threads))]
     if not args.no_baseline:
         rows.append(("baseline", measure("baseline", files, golden, args.ocr, args.threads)))
