@@ -100,8 +100,12 @@ def limit_memory(max_memory_mb: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _worker_main(conn, task: Task, options: Options, max_memory_mb: int | None) -> None:
+def _worker_main(conn, task: Task, options: Options, max_memory_mb: int | None,
+                 threads: int = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if threads:  # share the cores between the workers instead of oversubscribing them
+        for var in ("SHENBAO_ORT_THREADS", "OMP_THREAD_LIMIT", "OMP_NUM_THREADS"):
+            os.environ.setdefault(var, str(threads))
     limit_memory(max_memory_mb)
     while True:
         try:
@@ -123,9 +127,11 @@ def _worker_main(conn, task: Task, options: Options, max_memory_mb: int | None) 
 # ------------------------------------------------------------------ the local pool
 
 class _Worker:
-    def __init__(self, ctx, task: Task, options: Options, max_memory_mb: int | None):
+    def __init__(self, ctx, task: Task, options: Options, max_memory_mb: int | None,
+                 threads: int = 0):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, task, options, max_memory_mb),
+        self.proc = ctx.Process(target=_worker_main,
+                                args=(child, task, options, max_memory_mb, threads),
                                 daemon=True, name="shenbao-worker")
         self.proc.start()
         child.close()
@@ -185,7 +191,8 @@ class LocalPool:
         try:
             while queue or any(w.job for w in workers):
                 while queue and len(workers) < self.n:
-                    workers.append(_Worker(self.ctx, self.task, self.options, self.max_memory_mb))
+                    workers.append(_Worker(self.ctx, self.task, self.options, self.max_memory_mb,
+                                           threads=max(1, (os.cpu_count() or 1) // self.n)))
                 for w in list(workers):
                     if w.job is None and queue:
                         try:

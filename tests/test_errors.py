@@ -14,7 +14,6 @@ import io
 import json
 import os
 import re
-import signal
 import struct
 import subprocess
 import sys
@@ -22,7 +21,6 @@ import textwrap
 import time
 import types
 import zlib
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,19 +36,7 @@ PASSWORD = "秘密pw"  # non-ASCII on purpose: pdfminer and pdfium encode passwo
 
 # ------------------------------------------------------------------ helpers
 
-@contextmanager
-def time_limit(seconds: int):
-    """Fail (instead of hanging the test run) when the block takes too long."""
-    def on_alarm(signum, frame):
-        raise TimeoutError(f"still running after {seconds} s: a hang")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+from _limits import time_limit  # noqa: E402  (tests/ is on sys.path under pytest)
 
 
 def error_of(path, options: Options | None = None) -> errors.ShenbaoError:

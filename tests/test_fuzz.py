@@ -18,12 +18,11 @@ the file.
 
 from __future__ import annotations
 
+from _limits import time_limit
 import hashlib
 import inspect
 import io
 import os
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -147,18 +146,8 @@ def mutate(data: bytes, ops) -> bytes:
 
 # ------------------------------------------------------------------ the property
 
-@contextmanager
 def hard_limit(seconds: int):
-    def on_alarm(signum, frame):
-        raise TimeoutError(f"one example ran over {seconds} s: a hang")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+    return time_limit(seconds, "one example ran too long: a hang")
 
 
 def fake_ocr(image, number, dpi, engine):

@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol, Sequence, runtime_checkable
 
+import cv2
 import numpy as np
 
 PxBox = tuple[int, int, int, int]  # x0, top, x1, bottom in image pixels
@@ -105,6 +106,18 @@ def interior(cell: PxBox, margin: int) -> PxBox:
 
 
 NUMERIC = re.compile(r"^[\s\d.,，。\-−%％+¥￥]+$")
+
+
+def zoom_crops(gray: np.ndarray, boxes: Sequence[PxBox], pad_share: float, pad_min: int,
+               scale: float = 2.0) -> list[np.ndarray]:
+    """Crops around boxes (padded by a share of their height), enlarged for a
+    second, closer reading of low-confidence numbers."""
+    out = []
+    for x0, y0, x1, y1 in boxes:
+        p = max(pad_min, int((y1 - y0) * pad_share))
+        c = gray[max(0, y0 - p):y1 + p, max(0, x0 - p):x1 + p]
+        out.append(cv2.resize(c, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
+    return out
 
 
 def is_numeric(text: str) -> bool:

@@ -22,7 +22,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .base import PxBox, Word, crop_clean, cut_pieces, is_numeric, quad_to_box, uncovered_lines
+from .base import (PxBox, Word, crop_clean, cut_pieces, is_numeric, quad_to_box, uncovered_lines,
+                   zoom_crops)
 
 DET_DPI = 110.0
 REC_H = 48
@@ -162,12 +163,7 @@ class RapidOcrEngine:
         weak = [w for w in words if is_numeric(w.text) and w.confidence < 0.95]
         if not weak:
             return
-        crops = []
-        for w in weak:
-            x0, y0, x1, y1 = w.bbox
-            p = max(2, (y1 - y0) // 8)
-            c = gray[max(0, y0 - p):y1 + p, max(0, x0 - p):x1 + p]
-            crops.append(cv2.resize(c, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC))
+        crops = zoom_crops(gray, [w.bbox for w in weak], pad_share=1 / 8, pad_min=2)
         for w, (t, c) in zip(weak, self.recognize(crops)):
             if t.strip() and c > w.confidence:
                 w.text, w.confidence = t.strip(), c

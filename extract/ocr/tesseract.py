@@ -19,7 +19,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .base import PxBox, Word, box_to_quad, is_numeric, interior
+from .base import PxBox, Word, _ink_runs, box_to_quad, interior, is_numeric, zoom_crops
 
 LANG = "chi_sim"
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -154,12 +154,7 @@ class TesseractEngine:
         weak = [w for w in words if is_numeric(w.text) and w.confidence < 0.8]
         if not weak:
             return
-        crops = []
-        for w in weak:
-            x0, y0, x1, y1 = w.bbox
-            p = max(3, (y1 - y0) // 3)
-            c = gray[max(0, y0 - p):y1 + p, max(0, x0 - p):x1 + p]
-            crops.append(cv2.resize(c, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC))
+        crops = zoom_crops(gray, [w.bbox for w in weak], pad_share=1 / 3, pad_min=3)
         for w, (t, c) in zip(weak, self.recognize(crops, numeric=True, dpi=dpi * 2)):
             if t and c > w.confidence:
                 w.text, w.confidence = t, c
@@ -190,25 +185,12 @@ def _blocks(text_ink: np.ndarray, cells: Sequence[PxBox], holes: Sequence[PxBox]
         out.append((max(x0, x0 + int(xs[0]) - pad), max(y0, y0 + int(ys[0]) - pad),
                     min(x1, x0 + int(xs[-1]) + 1 + pad), min(y1, y0 + int(ys[-1]) + 1 + pad)))
     # text outside the tables, band by band
-    rows = outside.any(axis=1)
-    idx = np.flatnonzero(rows)
-    if idx.size:
-        gap = int(dpi / 25.4 * 2)
-        start = prev = int(idx[0])
-        bands = []
-        for i in idx[1:]:
-            i = int(i)
-            if i - prev > gap:
-                bands.append((start, prev + 1))
-                start = i
-            prev = i
-        bands.append((start, prev + 1))
-        for a, b in bands:
-            roi = outside[a:b]
-            if int(np.count_nonzero(roi)) < min_ink or b - a < dpi / 25.4 * 1.2:
-                continue
-            xs = np.flatnonzero(roi.any(axis=0))
-            out.append((max(0, int(xs[0]) - pad), max(0, a - pad), min(W, int(xs[-1]) + 1 + pad), min(H, b + pad)))
+    for a, b in _ink_runs(outside.any(axis=1), int(dpi / 25.4 * 2)):
+        roi = outside[a:b]
+        if int(np.count_nonzero(roi)) < min_ink or b - a < dpi / 25.4 * 1.2:
+            continue
+        xs = np.flatnonzero(roi.any(axis=0))
+        out.append((max(0, int(xs[0]) - pad), max(0, a - pad), min(W, int(xs[-1]) + 1 + pad), min(H, b + pad)))
     return out
 
 
