@@ -214,6 +214,18 @@ def export_cmd(
         typer.echo(str(p))
 
 
+@samples_app.command("contact-sheet")
+def samples_contact_sheet(
+    sample_dir: Path = typer.Argument(..., help="a directory made by 'shenbao samples build'"),
+    out: Path = typer.Option(..., "-o", "--out", help="the PNG to write"),
+    columns: int = typer.Option(4, "--columns"),
+) -> None:
+    """One PNG of every sample's first page, digital beside scanned, labelled."""
+    from pipelines.samples.contact import contact_sheet
+
+    typer.echo(contact_sheet(sample_dir, out, columns=columns))
+
+
 def main() -> None:
     try:
         app()
