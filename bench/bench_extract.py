@@ -191,7 +191,7 @@ def silent_wrong_amounts(outdir: Path, golden: Path) -> tuple[int, int]:
 
 
 def measure(kind: str, files: list[Path], golden: Path, ocr: str, threads: int) -> dict:
-    from extract.compare import compare_dirs
+    from extract.compare import by_variant, compare_dirs
 
     out = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
     env = dict(os.environ)
@@ -212,7 +212,9 @@ def measure(kind: str, files: list[Path], golden: Path, ocr: str, threads: int) 
     rep.records = recs
     silent, amounts = silent_wrong_amounts(out, golden)
     res.update(field_accuracy=rep.field_accuracy, exact=rep.exact_records, cer=rep.text_cer,
-               silent_wrong_amounts=silent, amount_fields=amounts, records=len(recs), outdir=str(out))
+               silent_wrong_amounts=silent, amount_fields=amounts, records=len(recs), outdir=str(out),
+               by_variant={k: (len(v.records), v.field_accuracy, v.text_cer)
+                           for k, v in by_variant(rep).items()})
     return res
 
 
@@ -252,6 +254,8 @@ def main() -> None:
               f"{r['silent_wrong_amounts']:>10d} of {r['amount_fields']:<6d}")
         for f, e in list(r["errors"].items())[:5]:
             print(f"    error {f}: {e[:120]}")
+    for k, (n, acc, cer) in rows[0][1]["by_variant"].items():
+        print(f"  shenbao, {k:18} {n:3d} records  field acc {acc:.4f}  text CER {cer:.4f}")
     if len(rows) == 2 and rows[1][1]["seconds"]:
         print(f"time ratio shenbao/baseline: {rows[0][1]['seconds'] / rows[1][1]['seconds']:.2f}")
 

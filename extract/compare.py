@@ -69,6 +69,7 @@ def lookup(obj: Any, path: str) -> Any:
 @dataclass
 class RecordDiff:
     name: str
+    variant: str | None = None
     fields: int = 0
     equal: int = 0
     diffs: list[tuple[str, Any, Any]] = field(default_factory=list)
@@ -144,5 +145,15 @@ def compare_dirs(outdir: str | Path, goldendir: str | Path) -> Report:
         golden = json.loads(gp.read_text(encoding="utf-8"))
         op = outdir / gp.name
         got = json.loads(op.read_text(encoding="utf-8")) if op.exists() else None
-        recs.append(compare_records(golden, got, gp.stem))
+        d = compare_records(golden, got, gp.stem)
+        d.variant = (golden.get("form") or {}).get("variant")
+        recs.append(d)
     return Report(recs)
+
+
+def by_variant(report: Report) -> dict[str, Report]:
+    """The report split by the golden records' form variant."""
+    out: dict[str, list[RecordDiff]] = {}
+    for r in report.records:
+        out.setdefault(r.variant or "?", []).append(r)
+    return {k: Report(v) for k, v in sorted(out.items())}

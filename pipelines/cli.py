@@ -91,9 +91,10 @@ def compare(
                                                  help="exit 1 when field accuracy is below this"),
     as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
     show: int = typer.Option(20, "--show", help="differing fields to list per record"),
+    per_variant: bool = typer.Option(False, "--by-variant", help="also one line per form variant"),
 ) -> None:
     """Field accuracy, exact records and long-text CER against golden records."""
-    from extract.compare import compare_dirs
+    from extract.compare import by_variant, compare_dirs
 
     report = compare_dirs(outdir, goldendir)
     if not report.records:
@@ -107,6 +108,11 @@ def compare(
         typer.echo(f"exact records:  {report.exact_records:.4f} "
                    f"({sum(r.exact for r in report.records)}/{len(report.records)})")
         typer.echo(f"text CER:       {report.text_cer:.4f}")
+        if per_variant:
+            for name, rep in by_variant(report).items():
+                typer.echo(f"  {name:18} records {len(rep.records):3d}  field accuracy "
+                           f"{rep.field_accuracy:.4f}  exact {rep.exact_records:.3f}  "
+                           f"text CER {rep.text_cer:.4f}")
         for r in report.records:
             if r.missing:
                 typer.echo(f"  {r.name}: no output record")
