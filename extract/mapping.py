@@ -10,6 +10,7 @@ here, each with where it came from; record.py normalizes them.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -127,6 +128,16 @@ class LabelIndex:
                 if best:
                     return pick(best[0]), best[1] / 100, rest, printed
         return None
+
+
+def _ocr_year_line(text: str) -> str | None:
+    """A short line that is only a year in brackets, as OCR may break it:
+    its four digits once the stray marks between them are dropped."""
+    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    if len(t) > 12 or "年" not in t or re.search(r"[\u4e00-\u9fff]", t.replace("年", "").replace("度", "")):
+        return None
+    digits = re.sub(r"\D", "", t)
+    return digits if len(digits) == 4 and 1990 <= int(digits) <= 2100 else None
 
 
 def _cut_prefix(text: str, n: int) -> str:
@@ -291,7 +302,13 @@ class Mapper:
                 self.out.header.setdefault("year", Raw.of_line(line, str(y)))
             return
         if YEAR_LINE_RE.match(normalize_label(text) or ""):
-            self.out.header.setdefault("year", Raw.of_line(line, text))
+            self.out.header.setdefault("year", Raw.of_line(line, normalize_label(text)))
+            return
+        year = _ocr_year_line(text) if line.method.startswith("ocr") else None
+        if year:  # (20:15年): OCR broke the digits of the year line
+            raw = Raw.of_line(line, year)
+            raw.confidence = min(raw.confidence, 0.85)
+            self.out.header.setdefault("year", raw)
             return
         for label, value in _split_labeled(text, self.t.header):
             if label == "amount_unit":

@@ -53,6 +53,16 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text) if text else text
 
 
+_DOT_BETWEEN_HAN = re.compile(r"(?<=[\u4e00-\u9fff])[．.](?=[\u4e00-\u9fff])")
+
+
+def fix_punctuation(text: str) -> str:
+    """The recognizer reads the comma of Chinese prose as a full stop (．) now
+    and then; between two Chinese characters a dot is never printed (decimal
+    points sit between digits, 。 is the full stop)."""
+    return _DOT_BETWEEN_HAN.sub("，", text)
+
+
 def prepare(image, dpi: float, judge=None):
     """Image → levelled, upright, seal-free, contrast-normalized gray.
     Returns (gray, ink mask, rotation clockwise, skew angle, warnings, timings)."""
@@ -117,7 +127,8 @@ def image_to_layout(image, number: int, dpi: float, engine: str = "rapidocr") ->
 
     s = 72.0 / dpi
     method = f"ocr:{eng.name}"
-    frags = [Fragment(to_simplified(w.text), _pt(w.bbox, s), round(float(w.confidence), 4), method)
+    frags = [Fragment(fix_punctuation(to_simplified(w.text)), _pt(w.bbox, s),
+                      round(float(w.confidence), 4), method)
              for w in words]
     frags += [Fragment(m.text, _pt(m.bbox, s), round(m.confidence, 4), "pixels") for m in marks]
     tables = [[_pt(c, s) for c in t] for t in grid.tables]
