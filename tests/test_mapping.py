@@ -187,3 +187,28 @@ def test_stream_orders_by_position():
     p = PageLayout(number=1, kind="text", width=600, height=800,
                    tables=[table([["a", "b"]], top=300)], lines=[line("t", 10), line("u", 500)])
     assert [getattr(i, "text", "table") for i in stream([p])] == ["t", "table", "u"]
+
+
+def test_ocr_year_line_with_broken_digits():
+    from extract.mapping import _ocr_year_line
+
+    assert _ocr_year_line("(20:15年)") == "2015"
+    assert _ocr_year_line("（2020年度）") == "2020"
+    assert _ocr_year_line("20:.5年)") is None  # three digits: not a year, left empty
+    assert _ocr_year_line("项目名称：2015年度农村河道轮浚工程") is None
+
+
+def test_ocr_comma_read_as_dot_between_chinese_characters():
+    from extract.image.page import fix_punctuation
+
+    assert fix_punctuation("养护不到位．易出现病虫害") == "养护不到位，易出现病虫害"
+    assert fix_punctuation("单价2.00元，1．项目") == "单价2.00元，1．项目"  # digits keep their dots
+
+
+def test_ocr_year_line_feeds_the_record_year():
+    items = [TextLine(text="财政项目支出绩效目标申报表（项目总体情况）", bbox=(0, 10, 200, 20), page=1,
+                      method="ocr:rapidocr"),
+             TextLine(text="(20:15年)", bbox=(0, 30, 200, 40), page=1, method="ocr:rapidocr")]
+    rec, prov, _ = build_record(map_segment(Segment(items=items), TPL))
+    assert rec["form"]["year"] == 2015
+    assert prov["form.year"]["method"] == "ocr:rapidocr"
