@@ -468,7 +468,12 @@ class Mapper:
 
         if not any(is_label(c) for c in data[:2]):
             return False
-        col = next(c for c in self.active.columns if c[0].key == spec.total["column"])
+        col = next((c for c in self.active.columns if c[0].key == spec.total["column"]), None)
+        if col is None:  # the header's amount column was not read (a scan)
+            self.out.warnings.append(f"{spec.total['key']}: its column header was not found; "
+                                     "left empty")
+            self.active = None
+            return True
         vals = [c for c in data if _overlap(c, col[1], col[2]) > 0.5 and not is_label(c)]
         if vals:
             self.out.totals[spec.total["key"]] = Raw.of(vals)

@@ -212,3 +212,15 @@ def test_ocr_year_line_feeds_the_record_year():
     rec, prov, _ = build_record(map_segment(Segment(items=items), TPL))
     assert rec["form"]["year"] == 2015
     assert prov["form.year"]["method"] == "ocr:rapidocr"
+
+
+def test_total_row_without_its_column_header_warns_instead_of_crashing():
+    # a scan whose 明细金额 header was not read: the total cannot be placed
+    t = table([
+        ["项目名称", "项目内容", "项目明细", "", "单价", "依据", "数量"],
+        ["工会", "送温暖", "慰问", "15,000.00", "500.00", "历年经验", "30"],
+        [("金额合计", 3), "15000.00", "----", "----", "----"],
+    ], method="ocr:rapidocr", confidence=0.9)
+    rec, _, warnings = build_record(map_segment(Segment(items=[t]), TPL))
+    assert rec["budget_total"] is None
+    assert any("budget_total" in w for w in warnings)
