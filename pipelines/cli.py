@@ -29,16 +29,24 @@ def count_fields(rec: dict) -> int:
     return sum(1 for _, v in leaves(rec) if v not in (None, "", [], {}))
 
 
+# reading options shared by `extract` and `batch`
+OCR_OPT = typer.Option("rapidocr", "--ocr", help="OCR engine for scanned pages: rapidocr | tesseract")
+PASSWORD_OPT = typer.Option(None, "--password", help="password of encrypted PDFs")
+FORCE_OCR_OPT = typer.Option(False, "--force-ocr", help="OCR every page, ignore text layers")
+MAX_PAGES_OPT = typer.Option(2000, "--max-pages", help="refuse documents with more pages")
+MAX_PIXELS_OPT = typer.Option(200_000_000, "--max-pixels",
+                              help="refuse images (and pages to OCR) with more pixels")
+
+
 @app.command()
 def extract(
     files: List[Path] = typer.Argument(..., help="PDF, TIFF, PNG or JPEG files"),
     outdir: Path = typer.Option(..., "-o", "--outdir", help="where <stem>.json records go"),
-    ocr: str = typer.Option("rapidocr", "--ocr", help="OCR engine for scanned pages: rapidocr | tesseract"),
-    password: Optional[str] = typer.Option(None, "--password", help="password of encrypted PDFs"),
-    force_ocr: bool = typer.Option(False, "--force-ocr", help="OCR every page, ignore text layers"),
-    max_pages: int = typer.Option(2000, "--max-pages", help="refuse documents with more pages"),
-    max_pixels: int = typer.Option(200_000_000, "--max-pixels",
-                                   help="refuse images (and pages to OCR) with more pixels"),
+    ocr: str = OCR_OPT,
+    password: Optional[str] = PASSWORD_OPT,
+    force_ocr: bool = FORCE_OCR_OPT,
+    max_pages: int = MAX_PAGES_OPT,
+    max_pixels: int = MAX_PIXELS_OPT,
 ) -> None:
     """Extract one record per declaration: OUTDIR/<file stem>.json (<stem>-N.json when a file
     holds several; <stem>_2.json when two files share a stem). Exit status 1 when any file
@@ -163,12 +171,11 @@ def batch(
     max_memory: int = typer.Option(2048, "--max-memory", help="MB of memory per worker (0: no limit)"),
     ray_address: Optional[str] = typer.Option(None, "--ray",
                                               help="run on Ray: auto | HOST:PORT | local"),
-    ocr: str = typer.Option("rapidocr", "--ocr", help="OCR engine for scanned pages: rapidocr | tesseract"),
-    password: Optional[str] = typer.Option(None, "--password", help="password of encrypted PDFs"),
-    force_ocr: bool = typer.Option(False, "--force-ocr", help="OCR every page, ignore text layers"),
-    max_pages: int = typer.Option(2000, "--max-pages", help="refuse documents with more pages"),
-    max_pixels: int = typer.Option(200_000_000, "--max-pixels",
-                                   help="refuse images (and pages to OCR) with more pixels"),
+    ocr: str = OCR_OPT,
+    password: Optional[str] = PASSWORD_OPT,
+    force_ocr: bool = FORCE_OCR_OPT,
+    max_pages: int = MAX_PAGES_OPT,
+    max_pixels: int = MAX_PIXELS_OPT,
 ) -> None:
     """Extract every declaration file under INDIR into OUTDIR, resumably: a rerun skips
     the documents OUTDIR/manifest.jsonl lists as ok. Records are named after the path
