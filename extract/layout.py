@@ -73,8 +73,6 @@ class Table:
     cells: list[Cell]
     n_rows: int
     n_cols: int
-    col_edges: list[float] = field(default_factory=list)  # x of every column border
-    continued_from: int | None = None  # page of the table this one continues
 
     def row_cells(self, r: int) -> list[Cell]:
         """The distinct cells covering grid row r, left to right (a cell that
@@ -146,7 +144,7 @@ def grid_from_boxes(boxes: Sequence[BBox], page: int, tol: float = 2.0,
     bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes),
             max(b[2] for b in boxes), max(b[3] for b in boxes)) if boxes else (0, 0, 0, 0)
     return Table(page=page, bbox=bbox, cells=cells, n_rows=max(len(ys) - 1, 0),
-                 n_cols=max(len(xs) - 1, 0), col_edges=xs)
+                 n_cols=max(len(xs) - 1, 0))
 
 
 # ---------------------------------------------------------------- text assembly

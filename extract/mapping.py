@@ -272,7 +272,6 @@ class Mapper:
         self.top = LabelIndex(template.fields + [FieldSpec(key=None, labels=[lab])
                                                  for lab in template.extra_labels])
         self.ignore = {normalize_label(x) for x in template.ignore_rows}
-        self.headers = {k: LabelIndex([_Spec(k, v)]) for k, v in template.header.items()}
         self.headings = {normalize_label(h): (spec.key, h) for spec in template.tables
                          for h in spec.heading}
         self.sections = {normalize_label(s) for s in template.section_labels} | set(self.headings)
@@ -488,7 +487,7 @@ class Mapper:
             mine = [c for c in data if _overlap(c, x0, x1) > 0.5]
             if col.type == "stages":
                 stage_cells = [c for c in data if _overlap(c, x0, x1) > 0.5 or _center_in(c, x0, x1)]
-                row.update(self._stages(col, stage_cells, a))
+                row.update(self._stages(col, stage_cells))
                 continue
             if mine:
                 row[col.key] = Raw.of(mine)
@@ -515,7 +514,7 @@ class Mapper:
             return
         rows.append(row)
 
-    def _stages(self, col: ColumnSpec, cells: list[Cell], a: _Active) -> dict[str, Raw]:
+    def _stages(self, col: ColumnSpec, cells: list[Cell]) -> dict[str, Raw]:
         """Stage cells (立项和计划阶段 √ …): which stage each names, ticked or not.
         The header 保障阶段 may span the stage columns, or each may have its own."""
         out: dict[str, Raw] = {}
@@ -711,16 +710,6 @@ class Mapper:
 
 
 # ------------------------------------------------------------------ helpers
-
-
-@dataclass
-class _Spec:
-    key: str
-    labels: list[str]
-
-    @property
-    def norm_labels(self) -> list[str]:
-        return [normalize_label(x) for x in self.labels]
 
 
 def _waits_value(pairs) -> bool:

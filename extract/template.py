@@ -76,14 +76,6 @@ class Template:
     ignore_rows: list[str] = field(default_factory=list)  # rows with these labels are skipped
     path: Path | None = None
 
-    def all_fields(self):
-        """Every field spec, subfields included, depth first."""
-        stack = list(self.fields)
-        while stack:
-            f = stack.pop(0)
-            yield f
-            stack[0:0] = f.subfields
-
 
 def _field(d: dict, parent_type: str = "string") -> FieldSpec:
     """A field spec; sub-fields take their group's type unless they name one

@@ -38,6 +38,16 @@ MAX_PIXELS_OPT = typer.Option(200_000_000, "--max-pixels",
                               help="refuse images (and pages to OCR) with more pixels")
 
 
+def _reading_options(ocr: str, password, force_ocr: bool, max_pages: int, max_pixels: int):
+    """The shared reading options as the library's Options, checked."""
+    from extract.document import Options
+
+    if ocr not in ("rapidocr", "tesseract"):
+        raise typer.BadParameter("--ocr must be rapidocr or tesseract")
+    return Options(password=password, ocr_engine=ocr, force_ocr=force_ocr, max_pages=max_pages,
+                   max_pixels=max_pixels)
+
+
 @app.command()
 def extract(
     files: List[Path] = typer.Argument(..., help="PDF, TIFF, PNG or JPEG files"),
@@ -51,20 +61,16 @@ def extract(
     """Extract one record per declaration: OUTDIR/<file stem>.json (<stem>-N.json when a file
     holds several; <stem>_2.json when two files share a stem). Exit status 1 when any file
     failed; the reason goes to stderr. Put `--` before file names that start with a dash."""
-    from extract.document import Options
     from extract.pipeline import extract_file
     from pipelines.io import write_records
 
-    if ocr not in ("rapidocr", "tesseract"):
-        raise typer.BadParameter("--ocr must be rapidocr or tesseract")
+    opts = _reading_options(ocr, password, force_ocr, max_pages, max_pixels)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         what = "it is not a directory" if outdir.exists() else exc.strerror or exc
         _err(f"{outdir}: E_OUTPUT: cannot create output directory ({what})")
         raise typer.Exit(2)
-    opts = Options(password=password, ocr_engine=ocr, force_ocr=force_ocr, max_pages=max_pages,
-                   max_pixels=max_pixels)
     failed = 0
     written: set[str] = set()  # two inputs with one stem must not overwrite each other
     for f in files:
@@ -180,16 +186,12 @@ def batch(
     """Extract every declaration file under INDIR into OUTDIR, resumably: a rerun skips
     the documents OUTDIR/manifest.jsonl lists as ok. Records are named after the path
     relative to INDIR (sub/a.pdf → sub__a.json). Exit status 1 when any document failed."""
-    from extract.document import Options
     from pipelines.batch import run_batch
 
-    if ocr not in ("rapidocr", "tesseract"):
-        raise typer.BadParameter("--ocr must be rapidocr or tesseract")
+    opts = _reading_options(ocr, password, force_ocr, max_pages, max_pixels)
     if not indir.is_dir():
         _err(f"{indir}: not a directory")
         raise typer.Exit(2)
-    opts = Options(password=password, ocr_engine=ocr, force_ocr=force_ocr, max_pages=max_pages,
-                   max_pixels=max_pixels)
     try:
         summary = run_batch(indir, outdir, jobs=jobs, timeout=timeout, max_memory_mb=max_memory or None,
                             options=opts, ray_address=ray_address)
