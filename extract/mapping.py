@@ -21,11 +21,14 @@ from .normalize import label_unit, normalize_label, parse_amount_unit, parse_yea
 from .template import ColumnSpec, FieldSpec, TableSpec, Template
 
 FUZZY_LABEL = 88  # rapidfuzz ratio for OCR'd labels
+# one character in four may be misread when no other label comes close
+FUZZY_LOOSE, FUZZY_MARGIN = 75, 15
 TITLE_RE = re.compile(r"绩效目标申报表|项目申报表|绩效目标表")
 TITLE_WORDS = "绩效目标申报表"
 YEAR_LINE_RE = re.compile(r"^[（(]?\s*\d{4}\s*年度?\s*[)）]?$")
 _COLON_RE = re.compile(r"^(.{1,40}?)[：:]\s*(.*)$", re.S)
 _TRAILING_NOTE = re.compile(r"[（(][^（）()]*[)）]$")
+_SEAL_NOTE = re.compile(r"^[（(《〔【]\s*([^\s）)》】〕：:]{0,4})\s*[)）》】〕1lI|]?")
 
 
 @dataclass
@@ -77,6 +80,35 @@ class Mapped:
 
 # ------------------------------------------------------------------ labels
 
+_EDGE_JUNK = re.compile(r"^(?:[^\w(\u3400-\u9fff]|_)+|(?:[^\w)\u3400-\u9fff]|_)+$")
+_DASH_FOR_ONE = re.compile(r"^[-‐‑–—_·•.~](?=[\u3400-\u9fff])")
+
+
+def ocr_label_key(norm: str) -> str:
+    """A normalized label as OCR may have marred it, cleaned: 一 read as a
+    dash or a dot where a label starts (·级目标), stray marks at its ends
+    (/数量, 满意度·), brackets whose ordinal was lost (（）财政拨款)."""
+    s = _DASH_FOR_ONE.sub("一", norm)
+    s = re.sub(r"^\([^\w\u3400-\u9fff]*\)", "", s)
+    return _EDGE_JUNK.sub("", s)
+
+
+def fuzzy_pick(text: str, choices: list[str]) -> tuple[str, float] | None:
+    """The choice a (recognized) label most likely prints: close enough
+    (FUZZY_LABEL), or, for a label of four characters or more, one misread
+    character away while every other choice is far off (一级目标 never
+    passes for 二级目标: both are as close)."""
+    if len(text) < 2 or not choices:
+        return None
+    found = process.extract(text, choices, scorer=fuzz.ratio, limit=2)
+    if not found:
+        return None
+    best, score = found[0][0], found[0][1]
+    second = found[1][1] if len(found) > 1 else 0.0
+    if score >= FUZZY_LABEL or (len(text) >= 4 and score >= FUZZY_LOOSE and score - second >= FUZZY_MARGIN):
+        return best, score
+    return None
+
 
 class LabelIndex:
     """Match printed text against a set of specs' labels: exactly after
@@ -114,6 +146,10 @@ class LabelIndex:
             if bare != n and bare in self.exact:
                 return pick(bare), 1.0, rest, printed
         if fuzzy:
+            for n, rest, printed in tries:
+                key = ocr_label_key(n)
+                if key != n and key in self.exact:
+                    return pick(key), 0.95, rest, printed
             # OCR may merge a label with its value when the rule between them is
             # lost: a long label at the start of the text, without a colon
             n = tries[0][0]
@@ -122,9 +158,7 @@ class LabelIndex:
                     return pick(lab), 0.9, _cut_prefix(t, len(lab)), t[:len(lab)]
         if fuzzy and self.keys:
             for n, rest, printed in tries:
-                if len(n) < 2:
-                    continue
-                best = process.extractOne(n, self.keys, scorer=fuzz.ratio, score_cutoff=FUZZY_LABEL)
+                best = fuzzy_pick(ocr_label_key(n), self.keys)
                 if best:
                     return pick(best[0]), best[1] / 100, rest, printed
         return None
@@ -422,17 +456,21 @@ class Mapper:
     def _match_columns(spec: TableSpec, names: list[str], j: int, cell: Cell) -> list[int]:
         """Indices of the columns (from j on, in order) that the names print."""
         hits = []
+        ocr = _is_ocr(cell)
         for n in names:
             if not n:
                 return []
+            key = ocr_label_key(n) if ocr else n
             for k in range(j, len(spec.columns)):
                 col = spec.columns[k]
-                if n in col.norm_labels or (_is_ocr(cell) and _fuzzy_in(n, col.norm_labels)):
-                    hits.append(k)
-                    j = k + 1
+                if n in col.norm_labels or key in col.norm_labels:
                     break
             else:
-                return hits
+                k = _fuzzy_column(spec, key, j) if ocr else None
+                if k is None:
+                    return hits
+            hits.append(k)
+            j = k + 1
         return hits
 
     # data rows ----------------------------------------------------------
@@ -749,8 +787,10 @@ def _split_labeled(text: str, header: dict[str, list[str]]) -> list[tuple[str, s
     for n, (i, j, key) in enumerate(kept):
         end = kept[n + 1][0] if n + 1 < len(kept) else len(text)
         value = text[j:end].strip()
-        # the seal note after 填报单位, also as OCR reads it: （盖章） （盖章 （盖1
-        value = re.sub(r"^[（(]?\s*盖\s*章?\s*[)）1lI|]?", "", value).strip()
+        # the seal note after 填报单位, also as OCR reads it: （盖章） （盖章 （盖1 （章》 （台章）
+        m = _SEAL_NOTE.match(value)
+        if m and re.search("[盖章签]", m.group(1)):
+            value = value[m.end():].strip()
         value = value.lstrip("：:").strip()
         out.append((key, value))
     return out
@@ -787,8 +827,17 @@ def _center_in(c: Cell, x0: float, x1: float) -> bool:
     return x0 <= (c.bbox[0] + c.bbox[2]) / 2 <= x1
 
 
-def _fuzzy_in(n: str, labels: list[str]) -> bool:
-    return any(fuzz.ratio(n, lab) >= FUZZY_LABEL for lab in labels)
+def _fuzzy_column(spec: TableSpec, name: str, j: int) -> int | None:
+    """The column (from j on) a recognized header names, judged against every
+    column of the table (二级目标 must not pass for 三级目标)."""
+    labels = [lab for col in spec.columns for lab in col.norm_labels]
+    hit = fuzzy_pick(name, labels)
+    if hit is None:
+        return None
+    for k in range(j, len(spec.columns)):
+        if hit[0] in spec.columns[k].norm_labels:
+            return k
+    return None
 
 
 def map_segment(seg: Segment, template: Template) -> Mapped:

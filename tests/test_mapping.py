@@ -198,13 +198,6 @@ def test_ocr_year_line_with_broken_digits():
     assert _ocr_year_line("项目名称：2015年度农村河道轮浚工程") is None
 
 
-def test_ocr_comma_read_as_dot_between_chinese_characters():
-    from extract.image.page import fix_punctuation
-
-    assert fix_punctuation("养护不到位．易出现病虫害") == "养护不到位，易出现病虫害"
-    assert fix_punctuation("单价2.00元，1．项目") == "单价2.00元，1．项目"  # digits keep their dots
-
-
 def test_ocr_year_line_feeds_the_record_year():
     items = [TextLine(text="财政项目支出绩效目标申报表（项目总体情况）", bbox=(0, 10, 200, 20), page=1,
                       method="ocr:rapidocr"),

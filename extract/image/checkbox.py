@@ -115,6 +115,8 @@ def find_boxes(text_ink: np.ndarray, dpi: float, cells: Sequence[PxBox] | None =
         # all ink inside the box, even pieces not connected to the border
         full = text_ink[y + k:y + h - k, x + k:x + w - k] > 0
         fill = float(full.mean())
+        if _part_of_glyph(text_ink, (x, y, x + w, y + h)):
+            continue
         if 0.03 < fill < 0.75:
             # a character's inner strokes run straight across (困 国 回 图); a
             # tick or a cross does not. Characters are also a little narrower
@@ -122,6 +124,10 @@ def find_boxes(text_ink: np.ndarray, dpi: float, cells: Sequence[PxBox] | None =
             straight = _straight(full)
             if straight >= 0.75 or (abs(w / h - 1.0) > 0.06 and straight >= 0.5):
                 continue
+            if _pieces(full) >= 3:
+                continue  # 图: several strokes inside; a tick or a cross is one or two
+        elif fill >= 0.75 and _has_holes(full):
+            continue  # a character printed heavily (国 圈 面): a filled box is solid
         checked = fill >= 0.03
         # confidence from the distance to the decision threshold
         margin = (fill - 0.03) / 0.09 if checked else (0.03 - fill) / 0.03
@@ -132,6 +138,36 @@ def find_boxes(text_ink: np.ndarray, dpi: float, cells: Sequence[PxBox] | None =
     if cells is not None:
         marks = [mk for mk in marks if _in_any(mk.bbox, cells)]
     return marks
+
+
+def _part_of_glyph(ink: np.ndarray, b: PxBox) -> bool:
+    """A square that is one part of a character (the 口 of 只 in 织): other
+    strokes of the glyph sit right above or below it, closer than the gap
+    between two lines of text, across a good part of its width."""
+    x0, y0, x1, y1 = b
+    h, w = y1 - y0, x1 - x0
+    reach = max(2, int(round(0.2 * h)))
+    H = ink.shape[0]
+    for r0, r1 in ((max(0, y0 - reach), max(0, y0 - 1)), (min(H, y1 + 1), min(H, y1 + reach))):
+        band = ink[r0:r1, x0 + w // 6:x1 - w // 6]
+        if band.size and band.any(axis=0).mean() > 0.25:
+            return True
+    return False
+
+
+def _pieces(inner: np.ndarray) -> int:
+    """Pieces of ink inside a box that are more than a speck."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(inner.astype(np.uint8), connectivity=8)
+    big = max(4, int(0.015 * inner.size))
+    return int(sum(1 for i in range(1, n) if stats[i, 4] >= big))
+
+
+def _has_holes(inner: np.ndarray) -> bool:
+    """White inside a heavily inked square that is a gap between strokes
+    (a character), not a speck of a worn fill."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats((~inner).astype(np.uint8), connectivity=4)
+    big = max(4, int(0.02 * inner.size))
+    return any(stats[i, 4] >= big for i in range(1, n))
 
 
 def _inside(a: PxBox, b: PxBox) -> bool:

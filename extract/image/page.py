@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import lru_cache
 import re
 import time
 from typing import Sequence
@@ -18,6 +17,7 @@ import numpy as np
 
 from ..layout import Fragment, PageLayout, build_page
 from ..ocr.base import Word, crop_clean, cut_pieces, get_engine
+from ..ocr.textfix import repair_page, to_simplified
 from . import checkbox, grid as gridmod, preprocess as pp
 
 log = logging.getLogger(__name__)
@@ -38,29 +38,6 @@ class _Clock:
         now = time.perf_counter()
         self.steps[name] = self.steps.get(name, 0.0) + now - self.t
         self.t = now
-
-
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    """The recognition model sometimes answers in traditional characters
-    (金額, 蓋章); the declarations are printed in simplified Chinese."""
-    return _t2s().convert(text) if text else text
-
-
-_DOT_BETWEEN_HAN = re.compile(r"(?<=[\u4e00-\u9fff])[．.](?=[\u4e00-\u9fff])")
-
-
-def fix_punctuation(text: str) -> str:
-    """The recognizer reads the comma of Chinese prose as a full stop (．) now
-    and then; between two Chinese characters a dot is never printed (decimal
-    points sit between digits, 。 is the full stop)."""
-    return _DOT_BETWEEN_HAN.sub("，", text)
 
 
 def prepare(image, dpi: float, judge=None):
@@ -127,13 +104,14 @@ def image_to_layout(image, number: int, dpi: float, engine: str = "rapidocr") ->
 
     s = 72.0 / dpi
     method = f"ocr:{eng.name}"
-    frags = [Fragment(fix_punctuation(to_simplified(w.text)), _pt(w.bbox, s),
+    frags = [Fragment(to_simplified(w.text), _pt(w.bbox, s),
                       round(float(w.confidence), 4), method)
              for w in words]
     frags += [Fragment(m.text, _pt(m.bbox, s), round(m.confidence, 4), "pixels") for m in marks]
     tables = [[_pt(c, s) for c in t] for t in grid.tables]
     h, w = gray.shape
     page = build_page(number, "image", w * s, h * s, tables, frags, method=method)
+    repair_page(page)
     page.rotation = rot
     page.warnings.extend(warnings)
     if not grid.tables:
@@ -170,10 +148,11 @@ def _tidy(words: list[Word]) -> list[Word]:
         t = w.text
         if DIGITISH.match(t) and (any(c.isdigit() for c in t) or t in ("O", "o")):
             t = t.translate(DIGIT_FIX)
-        if not SIGNS.search(t):
-            h = max(w.bbox[3] - w.bbox[1], w.bbox[2] - w.bbox[0])
-            if h < 0.5 * med_h:
-                continue
+        size = max(w.bbox[3] - w.bbox[1], w.bbox[2] - w.bbox[0])
+        if not SIGNS.search(t) and size < 0.5 * med_h:
+            continue
+        if len(t) == 1 and size < 0.4 * med_h:
+            continue  # a speck (of a seal, of dust) read as 0 or a letter
         out.append(Word(t, w.bbox, w.confidence, w.crop_box) if t != w.text else w)
     return out
 
