@@ -54,6 +54,9 @@ MIN_COVER = 0.7
 # a rule has an unbroken stretch at least this long (or 45 % of its length);
 # strokes of glyphs lined up over two-line cells reach about 7 mm
 STROKE_RUN_MM = 9
+# a piece that text strokes run into over more than this share of its
+# length is glyph strokes lined up, not a rule
+CROWDED = 0.08
 
 
 def _coverage(m: np.ndarray, horizontal: bool) -> float:
@@ -120,6 +123,40 @@ def _trim_to_crossings(mask: np.ndarray, other: np.ndarray, horizontal: bool) ->
     return out
 
 
+def _crowded(ink: np.ndarray, box: tuple[int, int, int, int], horizontal: bool, reach: int) -> float:
+    """Share of the positions along a line piece where ink crosses or touches
+    its core (the most inked row/column of the piece, as thick as a rule) and
+    runs on sideways. Text never touches a rule, its cells are padded; a
+    chain of glyph strokes lined up over the lines of a paragraph has the
+    strokes of those glyphs running into it."""
+    x, y, w, h = box
+    m = ink if not horizontal else ink.T
+    if horizontal:
+        x, y, w, h = y, x, h, w
+    roi = m[y:y + h, x:x + w] > 0
+    if roi.size == 0:
+        return 0.0
+    cols = roi.sum(axis=0)
+    best = int(np.argmax(cols))
+    core = np.flatnonzero(cols >= 0.6 * cols[best])
+    # the run of strong columns around the best one
+    c0 = c1 = best
+    while c0 - 1 in core:
+        c0 -= 1
+    while c1 + 1 in core:
+        c1 += 1
+    c0, c1 = x + c0, x + c1 + 1
+    k = max(2, reach)
+    left = m[y:y + h, max(0, c0 - k):c0] > 0
+    right = m[y:y + h, c1:c1 + k] > 0
+    touch = np.zeros(h, bool)
+    if left.shape[1] == k:
+        touch |= left.all(axis=1)
+    if right.shape[1] == k:
+        touch |= right.all(axis=1)
+    return float(touch.mean())
+
+
 def _piece_width(mask: np.ndarray, horizontal: bool) -> float:
     """Median thickness (area / length) of the pieces of a line mask."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -181,6 +218,9 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     longs[1] = _trim_to_crossings(longs[1], longs[0], False)
     longs[0] = _trim_to_crossings(longs[0], longs[1], True)
     out = [longs[0].copy(), longs[1].copy()]
+    # the ink that is not a long rule (text), to see what lies beside a piece
+    loose = cv2.subtract(ink, cv2.dilate(longs[0] | longs[1], np.ones((5, 5), np.uint8)))
+    side = _mm(dpi, 0.7)
     widths = [_piece_width(longs[0], True), _piece_width(longs[1], False)]
     # short vertical pieces first (against long horizontals), then short
     # horizontal ones (against long and accepted verticals)
@@ -224,6 +264,8 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
                 left = _gap_to(band, x, -1, reach)
                 right = _gap_to(band, x + w - 1, 1, reach)
                 ok = left is not None and right is not None and w >= 0.8 * (w + left + right)
+            if ok and _crowded(loose, (x, y, w, h), d == 0, side) > CROWDED:
+                ok = False  # strokes of glyphs lined up: text runs on both sides of it
             if ok:
                 sl = (slice(y, y + h), slice(x, x + w))
                 out[d][sl] = cv2.max(out[d][sl], (lab[sl] == i).astype(np.uint8) * 255)
