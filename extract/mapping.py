@@ -84,13 +84,14 @@ _EDGE_JUNK = re.compile(r"^(?:[^\w(\u3400-\u9fff]|_)+|(?:[^\w)\u3400-\u9fff]|_)+
 _DASH_FOR_ONE = re.compile(r"^[-‐‑–—_·•.~](?=[\u3400-\u9fff])")
 
 
-def ocr_label_key(norm: str) -> str:
-    """A normalized label as OCR may have marred it, cleaned: 一 read as a
-    dash or a dot where a label starts (·级目标), stray marks at its ends
-    (/数量, 满意度·), brackets whose ordinal was lost (（）财政拨款)."""
-    s = _DASH_FOR_ONE.sub("一", norm)
-    s = re.sub(r"^\([^\w\u3400-\u9fff]*\)", "", s)
-    return _EDGE_JUNK.sub("", s)
+def ocr_label_keys(norm: str) -> list[str]:
+    """A normalized label as OCR may have marred it, cleaned, in the ways it
+    may have been marred: 一 read as a dash or a dot where a label starts
+    (·级目标), or a stray mark there (_数量); stray marks at its end
+    (满意度·); brackets whose ordinal was lost (（）财政拨款)."""
+    s = re.sub(r"^\([^\w\u3400-\u9fff]*\)", "", norm)
+    keys = [_EDGE_JUNK.sub("", _DASH_FOR_ONE.sub("一", s)), _EDGE_JUNK.sub("", s)]
+    return [k for i, k in enumerate(keys) if k and k not in keys[:i]]
 
 
 def fuzzy_pick(text: str, choices: list[str]) -> tuple[str, float] | None:
@@ -147,9 +148,9 @@ class LabelIndex:
                 return pick(bare), 1.0, rest, printed
         if fuzzy:
             for n, rest, printed in tries:
-                key = ocr_label_key(n)
-                if key != n and key in self.exact:
-                    return pick(key), 0.95, rest, printed
+                for key in ocr_label_keys(n):
+                    if key != n and key in self.exact:
+                        return pick(key), 0.95, rest, printed
             # OCR may merge a label with its value when the rule between them is
             # lost: a long label at the start of the text, without a colon
             n = tries[0][0]
@@ -158,9 +159,10 @@ class LabelIndex:
                     return pick(lab), 0.9, _cut_prefix(t, len(lab)), t[:len(lab)]
         if fuzzy and self.keys:
             for n, rest, printed in tries:
-                best = fuzzy_pick(ocr_label_key(n), self.keys)
-                if best:
-                    return pick(best[0]), best[1] / 100, rest, printed
+                for key in ocr_label_keys(n):
+                    best = fuzzy_pick(key, self.keys)
+                    if best:
+                        return pick(best[0]), best[1] / 100, rest, printed
         return None
 
 
@@ -460,13 +462,12 @@ class Mapper:
         for n in names:
             if not n:
                 return []
-            key = ocr_label_key(n) if ocr else n
+            keys = [n] + (ocr_label_keys(n) if ocr else [])
             for k in range(j, len(spec.columns)):
-                col = spec.columns[k]
-                if n in col.norm_labels or key in col.norm_labels:
+                if any(key in spec.columns[k].norm_labels for key in keys):
                     break
             else:
-                k = _fuzzy_column(spec, key, j) if ocr else None
+                k = next((c for key in keys[1:] if (c := _fuzzy_column(spec, key, j)) is not None), None)
                 if k is None:
                     return hits
             hits.append(k)

@@ -123,6 +123,36 @@ def _trim_to_crossings(mask: np.ndarray, other: np.ndarray, horizontal: bool) ->
     return out
 
 
+def _check_stretches(mask: np.ndarray, other: np.ndarray, opened: np.ndarray, ink: np.ndarray,
+                     horizontal: bool, side: int, min_len: int) -> np.ndarray:
+    """Remove the stretches of mask's lines, between consecutive crossings
+    with other, that are not rule-like: mostly bridged gaps in the opened ink
+    (coverage under MIN_COVER) or with text strokes running into them."""
+    m, o, op, ik = (mask, other, opened, ink) if horizontal else (mask.T, other.T, opened.T, ink.T)
+    out = m.copy()
+    near = cv2.dilate(o, np.ones((5, 5), np.uint8)) > 0
+    loose = cv2.subtract(ik, cv2.dilate(m | o, np.ones((5, 5), np.uint8)))
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        part = lab[y:y + h, x:x + w] == i
+        cross = (part & near[y:y + h, x:x + w]).any(axis=0)
+        idx = np.flatnonzero(cross)
+        if idx.size < 2:
+            continue
+        # the crossings as runs; stretches between one run's end and the next's start
+        runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+        for a, b in zip(runs, runs[1:]):
+            s0, s1 = int(a[-1]) + 1, int(b[0])
+            if s1 - s0 < max(3, min_len // 2):
+                continue
+            own = part[:, s0:s1] & (op[y:y + h, x + s0:x + s1] > 0)
+            cover = _coverage(own, True)
+            if cover < MIN_COVER or _crowded(loose, (x + s0, y, s1 - s0, h), True, side) > CROWDED:
+                out[y:y + h, x + s0:x + s1][part[:, s0:s1]] = 0
+    return out if horizontal else out.T.copy()
+
+
 def _crowded(ink: np.ndarray, box: tuple[int, int, int, int], horizontal: bool, reach: int) -> float:
     """Share of the positions along a line piece where ink crosses or touches
     its core (the most inked row/column of the piece, as thick as a rule) and
@@ -217,10 +247,15 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     # right stroke of 目 just above where a column rule starts)
     longs[1] = _trim_to_crossings(longs[1], longs[0], False)
     longs[0] = _trim_to_crossings(longs[0], longs[1], True)
-    out = [longs[0].copy(), longs[1].copy()]
     # the ink that is not a long rule (text), to see what lies beside a piece
     loose = cv2.subtract(ink, cv2.dilate(longs[0] | longs[1], np.ones((5, 5), np.uint8)))
     side = _mm(dpi, 0.7)
+    # every stretch of a long rule between two crossings must be a rule
+    # itself: the closing chains a column rule to a glyph stroke in the
+    # header cell over it, and through it to the rule above
+    longs[1] = _check_stretches(longs[1], longs[0], opened[1], ink, False, side, l1v)
+    longs[0] = _check_stretches(longs[0], longs[1], opened[0], ink, True, side, l1h)
+    out = [longs[0].copy(), longs[1].copy()]
     widths = [_piece_width(longs[0], True), _piece_width(longs[1], False)]
     # short vertical pieces first (against long horizontals), then short
     # horizontal ones (against long and accepted verticals)
@@ -305,6 +340,60 @@ def _snap_ends(hmask: np.ndarray, vmask: np.ndarray, reach: int) -> tuple[np.nda
     return hout, vout
 
 
+def _bridge(hmask: np.ndarray, vmask: np.ndarray, ink: np.ndarray, dpi: float,
+            min_share: float = 0.25) -> np.ndarray:
+    """Carry a horizontal rule across a cell where the scan broke it away.
+
+    A rule that ends at a crossing rule, with the next crossing rule further
+    along its row and thin ink lying on its line over at least min_share of
+    the stretch in between (what is left of the broken rule: ink with paper
+    right above and below it, not a glyph), is continued to that next rule.
+    A rule that really ends there (a merged cell beyond) has no ink on its
+    line. Vertical rules: call with the masks transposed."""
+    out = hmask.copy()
+    H, W = hmask.shape
+    reach = _mm(dpi, 80)
+    near = max(2, _mm(dpi, 0.5))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(hmask, connectivity=8)
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        y0, y1 = max(0, y - 1), min(H, y + h + 1)
+        cols_v = vmask[y0:y1].any(axis=0)
+        for end, step in ((x, -1), (x + w - 1, 1)):
+            lo, hi = max(0, end - near), min(W, end + near + 1)
+            if not cols_v[lo:hi].any():
+                continue  # no crossing at this end
+            # the far side of the crossing rule, then the next crossing rule
+            k = end
+            while 0 <= k < W and abs(k - end) <= near and cols_v[k]:
+                k += step
+            while 0 <= k < W and cols_v[k] and abs(k - end) <= 3 * near:
+                k += step
+            start = k
+            while 0 <= k < W and abs(k - start) <= reach and not cols_v[k]:
+                k += step
+            if not (0 <= k < W) or abs(k - start) > reach or abs(k - start) < near:
+                continue
+            a, b = sorted((start, k - step))
+            band = ink[y0:y1, a:b + 1] > 0
+            pad = max(2, _mm(dpi, 1.0))
+            above = ink[max(0, y0 - pad):y0, a:b + 1] > 0
+            below = ink[y1:y1 + pad, a:b + 1] > 0
+            thin = band.any(axis=0)
+            if above.size:
+                thin &= ~above.any(axis=0)
+            if below.size:
+                thin &= ~below.any(axis=0)
+            # what is left of a rule meets a crossing rule at one end at
+            # least; a glyph's stroke floats in its cell, padded off both
+            # rules, and the glyph's other strokes run into it
+            e = max(2, _mm(dpi, 1.0))
+            if thin.size and thin.mean() >= min_share and (thin[:e].any() or thin[-e:].any()) \
+                    and _crowded(ink, (a, y, b + 1 - a, h), True, _mm(dpi, 0.7)) <= CROWDED:
+                out[y:y + h, a:b + 1] = 255
+    return out
+
+
 def _thickness(hmask: np.ndarray, vmask: np.ndarray, ink: np.ndarray) -> float:
     """Median rule thickness: ink area under each line piece / its length."""
     vals = []
@@ -343,6 +432,8 @@ def find_grid(gray: np.ndarray, dpi: float, ink: np.ndarray | None = None) -> Gr
         work = ink
     wdpi = dpi / f
     hmask, vmask = line_masks(work, wdpi)
+    hmask = _bridge(hmask, vmask, work, wdpi)
+    vmask = _bridge(vmask.T.copy(), hmask.T.copy(), work.T.copy(), wdpi).T.copy()
     thick = _thickness(hmask, vmask, work)
     ext = _mm(wdpi, 1.2)
     lines = _extend(hmask, True, ext) | _extend(vmask, False, ext)

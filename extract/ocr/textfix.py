@@ -40,7 +40,7 @@ _MIDDOT_BETWEEN_HAN = re.compile(rf"(?<=[{HAN}）》”])\s*[·•∙]\s*(?=[{HA
 _DOC_NUMBER = re.compile(rf"(?<=[{HAN}])\s*[\[【(（〔]\s*((?:19|20)\d\d)\s*[\]】)）〕]\s*(?=\d{{1,4}}\s*号)")
 _DASH_IN_RANGE = re.compile(r"(?<=[\d年月日])\s*一\s*(?=\d)")
 _HYPHEN_ORDINAL = re.compile(r"[（(]\s*[-‐‑–_]\s*[)）]")
-_LEADING_HYPHEN = re.compile(rf"(?:^|(?<=[\s（(、，]))[-‐‑–_]\s*(?=[{HAN}])")
+_LEADING_HYPHEN = re.compile(rf"(?:^|(?<=[\s（(、，]))[-‐‑–]\s*(?=[{HAN}])")
 
 
 def repair(text: str) -> str:
