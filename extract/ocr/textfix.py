@@ -54,7 +54,7 @@ def repair(text: str) -> str:
     t = _DASH_IN_RANGE.sub("—", t)
     t = _HYPHEN_ORDINAL.sub("（一）", t)
     t = _LEADING_HYPHEN.sub("一", t)
-    return _brackets(t)
+    return _brackets(t.replace("〈", "《").replace("〉", "》"))
 
 
 def _is_cjk(ch: str) -> bool:
@@ -62,7 +62,8 @@ def _is_cjk(ch: str) -> bool:
 
 
 def _brackets(t: str) -> str:
-    """Half-width brackets in Chinese text → full-width; a pair the model
+    """Half-width brackets in Chinese text → full-width (〈〉, which these
+    forms never print, are 《》 read narrow); a pair the model
     read as （…》 or 《…） → 《…》 (it reads 《》 as （）, never the reverse)."""
     chars = list(t)
     stack: list[int] = []  # positions of open brackets
