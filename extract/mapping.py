@@ -147,9 +147,10 @@ class LabelIndex:
             if bare != n and bare in self.exact:
                 return pick(bare), 1.0, rest, printed
         if fuzzy:
-            for n, rest, printed in tries:
-                for key in ocr_label_keys(n):
-                    if key != n and key in self.exact:
+            cleaned = [(ocr_label_keys(n), rest, printed) for n, rest, printed in tries]
+            for keys, rest, printed in cleaned:  # (the uncleaned forms missed above)
+                for key in keys:
+                    if key in self.exact:
                         return pick(key), 0.95, rest, printed
             # OCR may merge a label with its value when the rule between them is
             # lost: a long label at the start of the text, without a colon
@@ -158,8 +159,8 @@ class LabelIndex:
                 if len(lab) >= 4 and n.startswith(lab) and len(n) > len(lab):
                     return pick(lab), 0.9, _cut_prefix(t, len(lab)), t[:len(lab)]
         if fuzzy and self.keys:
-            for n, rest, printed in tries:
-                for key in ocr_label_keys(n):
+            for keys, rest, printed in cleaned:
+                for key in keys:
                     best = fuzzy_pick(key, self.keys)
                     if best:
                         return pick(best[0]), best[1] / 100, rest, printed

@@ -37,6 +37,14 @@ def glyph(img, x_mm, y_mm, size_mm=3.5, stroke=3, kind=0):
         cv2.line(img, (x, y + int(k * s)), (x + s, y + int(k * s)), 0, stroke)
 
 
+def frame(img, xs, ys):
+    """Full-length rules: a vertical at each x and a horizontal at each y (mm)."""
+    for x in xs:
+        rule(img, x, ys[0], x, ys[-1])
+    for y in ys:
+        rule(img, xs[0], y, xs[-1], y)
+
+
 def cells_of(img):
     g = gridmod.find_grid(img, DPI)
     return sorted(g.cells, key=lambda c: (c[1], c[0]))
@@ -44,10 +52,7 @@ def cells_of(img):
 
 def test_a_rule_broken_away_across_a_label_cell_is_carried_over_it():
     img = page()
-    for x in (10, 50, 140):
-        rule(img, x, 10, x, 60)
-    for y in (10, 60):
-        rule(img, 10, y, 140, y)
+    frame(img, (10, 50, 140), (10, 60))
     # the rule between the two rows: whole in the value column, only stubs
     # of it left in the label column
     rule(img, 50, 35, 140, 35)
@@ -61,10 +66,7 @@ def test_a_rule_broken_away_across_a_label_cell_is_carried_over_it():
 
 def test_a_merged_cell_stays_merged():
     img = page()
-    for x in (10, 50, 140):
-        rule(img, x, 10, x, 60)
-    for y in (10, 60):
-        rule(img, 10, y, 140, y)
+    frame(img, (10, 50, 140), (10, 60))
     rule(img, 50, 35, 140, 35)  # the label cell spans both rows: nothing on its line
     cells = cells_of(img)
     assert len(cells) == 3, cells
@@ -72,10 +74,7 @@ def test_a_merged_cell_stays_merged():
 
 def test_glyph_strokes_lined_up_in_a_paragraph_do_not_split_the_cell():
     img = page()
-    for x in (10, 140):
-        rule(img, x, 10, x, 30)
-    for y in (10, 30):
-        rule(img, 10, y, 140, y)
+    frame(img, (10, 140), (10, 30))
     # two lines of text whose glyphs sit exactly under each other
     for line_y in (12.5, 19.5):
         for k in range(30):
@@ -86,10 +85,7 @@ def test_glyph_strokes_lined_up_in_a_paragraph_do_not_split_the_cell():
 
 def test_a_header_glyph_does_not_continue_a_column_rule():
     img = page()
-    for x in (10, 140):
-        rule(img, x, 10, x, 60)
-    for y in (10, 20, 60):
-        rule(img, 10, y, 140, y)
+    frame(img, (10, 140), (10, 20, 60))
     rule(img, 75, 20, 75, 60)  # a column rule below the header only
     glyph(img, 73.25, 13, size_mm=3.5, kind=1)  # a header character right over it
     glyph(img, 68.5, 13, size_mm=3.5, kind=2)

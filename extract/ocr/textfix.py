@@ -67,28 +67,29 @@ def _brackets(t: str) -> str:
     read as （…》 or 《…） → 《…》 (it reads 《》 as （）, never the reverse)."""
     chars = list(t)
     stack: list[int] = []  # positions of open brackets
+    prev = ""  # the last character before i that is not a space
     for i, ch in enumerate(chars):
         if ch in "(（《":
             if ch == "(":
-                prev = next((c for c in reversed(chars[:i]) if not c.isspace()), "")
                 nxt = chars[i + 1] if i + 1 < len(chars) else ""
                 if _is_cjk(prev) or (not prev and "\u3400" <= nxt <= "\u9fff"):
                     chars[i] = "（"
             stack.append(i)
         elif ch in ")）》":
             if not stack:
-                prev = next((c for c in reversed(chars[:i]) if not c.isspace()), "")
                 if ch == ")" and _is_cjk(prev):
                     chars[i] = "）"
-                continue
-            j = stack.pop()
-            top = chars[j]
-            if top == "《" and ch in ")）":
-                chars[i] = "》"
-            elif top == "（" and ch == "》":
-                chars[j] = "《"
-            elif top == "（" and ch == ")":
-                chars[i] = "）"
+            else:
+                j = stack.pop()
+                top = chars[j]
+                if top == "《" and ch in ")）":
+                    chars[i] = "》"
+                elif top == "（" and ch == "》":
+                    chars[j] = "《"
+                elif top == "（" and ch == ")":
+                    chars[i] = "）"
+        if not ch.isspace():
+            prev = chars[i]
     return "".join(chars)
 
 
