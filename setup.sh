@@ -5,8 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Every system file or program the code opens is named, with its package, in
+# extract/sysdeps.py; tests/test_sysdeps.py checks that this list has them all.
 APT_PKGS=(tesseract-ocr tesseract-ocr-chi-sim ghostscript poppler-utils
-          fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-uming)
+          fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-uming fonts-arphic-ukai
+          fonts-droid-fallback fonts-dejavu-core
+          libreoffice-calc-nogui libreoffice-writer-nogui
+          chromium chromium-driver)
 python3 -c "import ensurepip, venv" 2>/dev/null || APT_PKGS+=(python3-venv python3-pip)
 
 missing=()

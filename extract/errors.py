@@ -36,6 +36,10 @@ InvalidRecord = _error("InvalidRecord", "E_INVALID_RECORD",
 OutputError = _error("OutputError", "E_OUTPUT", "check that OUTDIR is writable and the disk has space")
 Timeout = _error("Timeout", "E_TIMEOUT", "raise --timeout if the document is genuinely large")
 OutOfMemory = _error("OutOfMemory", "E_MEMORY", "raise --max-memory or split the file")
+UsageError = _error("UsageError", "E_USAGE",
+                    "check the command's arguments (shenbao COMMAND --help)")
+MissingDependency = _error("MissingDependency", "E_MISSING_DEPENDENCY",
+                           "install the Debian package the message names, or run ./setup.sh")
 WorkerDied = _error("WorkerDied", "E_WORKER_DIED",
                     "the worker process was killed (out of memory, or a crash in a native library): "
                     "lower --jobs, raise --max-memory, or report a bug with the file attached")

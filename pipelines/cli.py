@@ -243,10 +243,13 @@ def samples_contact_sheet(
 
 def main() -> None:
     try:
-        app()
+        app(standalone_mode=True)
     except KeyboardInterrupt:
         _err("interrupted")
         sys.exit(130)
+    except errors.ShenbaoError as exc:  # a command's own error (E_MISSING_DEPENDENCY, E_USAGE, …)
+        _err(f"{exc.code}: {exc.message}")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,11 @@ pdfium = pytest.importorskip("pypdfium2")
 pytest.importorskip("reportlab")
 
 from extract.image import checkbox, grid as gridmod, preprocess as pp  # noqa: E402
+from extract import sysdeps  # noqa: E402
 from extract.layout import build_page  # noqa: E402
 
-FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
-SYM = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+FONT = sysdeps.font_path("wqy-zenhei")
+SYM = sysdeps.font_path("dejavu")
 DPI = 200
 
 OVERVIEW = ("根据市总工会对职工服务项目的要求，本着“冬送温暖、夏送清凉”的原则，对非公企业一线露天作业人员，"

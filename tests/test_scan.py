@@ -9,6 +9,7 @@ import pdfplumber
 import pytest
 from PIL import Image
 
+from extract import sysdeps
 from pipelines.samples.scan import (
     PROFILES,
     ScanStyle,
@@ -19,7 +20,7 @@ from pipelines.samples.scan import (
     write_tiff,
 )
 
-FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+FONT = sysdeps.font_path("wqy-zenhei")
 
 
 GOALS = [

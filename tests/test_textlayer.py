@@ -7,6 +7,7 @@ import pdfplumber
 import pytest
 
 from extract.textlayer import page_layout, triage
+from extract import sysdeps
 
 CORPUS = Path(__file__).resolve().parent.parent / "pipelines" / "samples" / "corpus"
 
@@ -64,7 +65,7 @@ def test_garbled_page_is_detected_and_reported(tmp_path):
     from extract.pipeline import extract_file
     from extract import errors
 
-    pdfmetrics.registerFont(TTFont("zh", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    pdfmetrics.registerFont(TTFont("zh", sysdeps.font_path("wqy-zenhei"),
                                    subfontIndex=0))
     pdf = tmp_path / "garbled.pdf"
     c = canvas.Canvas(str(pdf))

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import threading
+from pathlib import Path
 from typing import Sequence
 
 import cv2
@@ -30,6 +31,10 @@ REC_H = 48
 MAX_BATCH = 8
 
 
+# the models rapidocr ships in its package (it would try to download others)
+BUNDLED_MODELS = ("PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx", "ch_ppocr_mobile_v2.0_cls_mobile.onnx")
+
+
 def _bgr(img: np.ndarray) -> np.ndarray:
     if img.ndim == 2:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
@@ -40,7 +45,17 @@ class RapidOcrEngine:
     name = "rapidocr"
 
     def __init__(self, threads: int | None = None):
-        from rapidocr import RapidOCR
+        from .. import sysdeps
+
+        try:
+            import rapidocr
+            from rapidocr import RapidOCR
+        except ImportError as exc:
+            raise sysdeps.missing(f"Python package rapidocr ({exc})", "rapidocr (pip)") from None
+        models = Path(rapidocr.__file__).parent / "models"
+        for name in BUNDLED_MODELS:
+            if not (models / name).is_file():
+                raise sysdeps.missing(f"RapidOCR model {name}", "rapidocr (pip: reinstall it)")
 
         if threads is None:
             threads = int(os.environ.get("SHENBAO_ORT_THREADS", "-1") or -1)

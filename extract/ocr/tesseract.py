@@ -48,8 +48,14 @@ class TesseractEngine:
     def __init__(self, lang: str = LANG):
         import pytesseract
 
+        from .. import sysdeps
+
+        sysdeps.tool("tesseract")  # E_MISSING_DEPENDENCY, naming the package
         self.lang = lang
         self.version = str(pytesseract.get_tesseract_version())
+        if lang == "chi_sim" and "chi_sim" not in pytesseract.get_languages(config=""):
+            raise sysdeps.missing("tesseract's Chinese model chi_sim.traineddata",
+                                  sysdeps.TESSDATA_CHI_SIM.package)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ raw calls

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+from extract import errors, sysdeps
+
 THUMB_W = 300
 
 
@@ -33,16 +34,29 @@ def _first_page(path: Path, width: int) -> Image.Image:
 
 def contact_sheet(sample_dir: str | Path, out_png: str | Path, columns: int = 4) -> Path:
     sample_dir = Path(sample_dir)
-    plan = json.loads((sample_dir / "plan.json").read_text(encoding="utf-8"))
+    plan_path = sample_dir / "plan.json"
+    try:
+        plan = json.loads(plan_path.read_text(encoding="utf-8"))
+        jobs = plan["jobs"]
+    except FileNotFoundError:
+        raise errors.UsageError(f"{sample_dir} has no plan.json: it is not a folder made by "
+                                "'shenbao samples build' (or its build did not finish)") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise errors.UsageError(f"{plan_path} is not a sample plan ({type(exc).__name__}: {exc})") from None
     corpus = Path(__file__).parent / "corpus"
-    font = ImageFont.truetype(FONT, 14) if Path(FONT).exists() else ImageFont.load_default()
+    f = sysdeps.font("wqy-zenhei")
+    font = ImageFont.truetype(f.path, 14, index=f.index)
     tiles = []
-    for job in plan["jobs"]:
+    for job in jobs:
         variants = []
         for r in job["records"]:
             rec = json.loads((corpus / f"{r}.json").read_text(encoding="utf-8"))
             variants.append(f"{rec['form']['variant']} {rec['form']['year']} {rec['form']['amount_unit']}")
-        pair = [_first_page(sample_dir / "digital" / f"{job['name']}.pdf", THUMB_W)]
+        digital = sample_dir / "digital" / f"{job['name']}.pdf"
+        if not digital.is_file():
+            raise errors.UsageError(f"{digital} is missing: the sample set is incomplete "
+                                    "(rebuild it with 'shenbao samples build')")
+        pair = [_first_page(digital, THUMB_W)]
         scans = list((sample_dir / "scanned").glob(f"{job['name']}.*"))
         if scans:
             pair.append(_first_page(scans[0], THUMB_W))
@@ -55,6 +69,8 @@ def contact_sheet(sample_dir: str | Path, out_png: str | Path, columns: int = 4)
         d.text((4, h + 22), " + ".join(variants)[:60], fill="navy", font=font)
         d.text((4, h + 40), f"scan: {job['scan_profile']} → .{job['scan_format']}", fill="darkred", font=font)
         tiles.append(tile)
+    if not tiles:
+        raise errors.UsageError(f"{plan_path} lists no samples")
     tw = max(t.width for t in tiles)
     th = max(t.height for t in tiles)
     rows = (len(tiles) + columns - 1) // columns

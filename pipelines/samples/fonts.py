@@ -10,19 +10,14 @@ renderer draws a line as runs, one per font.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
-
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-# key -> (file, subfont index of a .ttc or None)
-FONT_FILES: dict[str, tuple[str, int | None]] = {
-    "wqy-zenhei": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
-    "wqy-microhei": ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
-    "uming": ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
-    "droid": ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", None),
-    "dejavu": ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", None),
-}
+from extract import sysdeps
+
+# The fonts the renderer knows: extract/sysdeps.py names their files and the
+# Debian packages that install them.
+FONT_FILES = sysdeps.FONTS
 
 # The fonts a style may choose as its main font (dejavu is a fallback only).
 MAIN_FONTS = ("wqy-zenhei", "wqy-microhei", "uming", "droid")
@@ -44,9 +39,8 @@ def register(key: str) -> str:
     """Register the font with reportlab (once per process); return its name."""
     if key not in FONT_FILES:
         raise KeyError(f"unknown font {key!r}; known: {sorted(FONT_FILES)}")
-    path, index = FONT_FILES[key]
-    if not Path(path).exists():
-        raise FileNotFoundError(path)
+    f = sysdeps.font(key)  # E_MISSING_DEPENDENCY when the package is not installed
+    path, index = f.path, f.index
     name = pdf_name(key)
     if index is None:
         font = TTFont(name, path)

@@ -47,6 +47,8 @@ import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, ImageFont
 
+from extract import sysdeps
+
 __all__ = [
     "ScanStyle",
     "PROFILES",
@@ -57,7 +59,6 @@ __all__ = [
     "scan_pdf",
 ]
 
-FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 PROFILES = ("normal", "low", "degraded")
 MODES = ("gray", "color", "bitonal")
 JPEG_INFO_KEY = "shenbao_jpeg"
@@ -313,7 +314,7 @@ def _seal_mask(diameter: float, name: str, bottom: str, rng: np.random.Generator
         span = step * (n - 1)
     else:
         span = 0.0
-    font = ImageFont.truetype(FONT_PATH, max(6, int(round(fs))), index=0)
+    font = ImageFont.truetype(sysdeps.font_path("wqy-zenhei"), max(6, int(round(fs))), index=0)
     layer = np.zeros((size, size), np.uint8)
     gsz = int(math.ceil(fs * 1.6))
     for i, ch in enumerate(name):
@@ -332,7 +333,7 @@ def _seal_mask(diameter: float, name: str, bottom: str, rng: np.random.Generator
             sub = g[gy0 : gy0 + (y1c - y0c), gx0 : gx0 + (x1c - x0c)]
             np.maximum(layer[y0c:y1c, x0c:x1c], sub, out=layer[y0c:y1c, x0c:x1c])
     if bottom:
-        bf = ImageFont.truetype(FONT_PATH, max(6, int(round(R * 0.2))), index=0)
+        bf = ImageFont.truetype(sysdeps.font_path("wqy-zenhei"), max(6, int(round(R * 0.2))), index=0)
         d.text((c, c + R * 0.56), bottom, fill=255, font=bf, anchor="mm")
     # seal characters are cut bold; the sans font is thin, so fatten its strokes
     k = max(3, int(round(fs * 0.07)) | 1)
