@@ -28,7 +28,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-AMOUNT_KEYS = ("funding.", "budget_total", ".amount", ".unit_price")
 
 
 # ----------------------------------------------------------------- workers
@@ -158,38 +157,6 @@ def worker(args) -> None:
 # ----------------------------------------------------------------- driver
 
 
-def silent_wrong_amounts(outdir: Path, golden: Path) -> tuple[int, int]:
-    """(amount fields that are wrong and not flagged, amount fields compared).
-    Flagged = the field's path appears in the record's warnings or its
-    provenance confidence is below the review threshold."""
-    from extract.compare import equal, leaves, lookup
-    from extract.record import REVIEW_BELOW
-
-    silent = total = 0
-    for gp in sorted(golden.glob("*.json")):
-        op = outdir / gp.name
-        if not op.exists():
-            continue
-        g = json.loads(gp.read_text(encoding="utf-8"))
-        o = json.loads(op.read_text(encoding="utf-8"))
-        warnings = " ".join(o.get("warnings", []))
-        prov = o.get("provenance", {})
-        for path, gv in leaves(g):
-            if not any(k in path for k in AMOUNT_KEYS) or gv is None:
-                continue
-            total += 1
-            v = lookup(o, path)
-            if v is not None and not isinstance(v, (int, float)):
-                v = None
-            if v is None or equal(gv, v):
-                continue  # right, or left empty (a missing value is not a silent wrong one)
-            flagged = path in warnings or prov.get(path, {}).get("confidence", 1) < REVIEW_BELOW \
-                or any(path in c.get("fields", []) or path.split("[")[0] in " ".join(c.get("fields", []))
-                       for c in o.get("checks", []) if not c.get("passed"))
-            silent += not flagged
-    return silent, total
-
-
 def measure(kind: str, files: list[Path], golden: Path, ocr: str, threads: int) -> dict:
     from extract.compare import by_variant, compare_dirs
 
@@ -210,10 +177,12 @@ def measure(kind: str, files: list[Path], golden: Path, ocr: str, threads: int) 
     stems = {f.stem for f in files}
     recs = [r for r in rep.records if r.name in stems or r.name.rsplit("-", 1)[0] in stems]
     rep.records = recs
-    silent, amounts = silent_wrong_amounts(out, golden)
     res.update(field_accuracy=rep.field_accuracy, exact=rep.exact_records, cer=rep.text_cer,
-               silent_wrong_amounts=silent, amount_fields=amounts, records=len(recs), outdir=str(out),
-               by_variant={k: (len(v.records), v.field_accuracy, v.text_cer)
+               fields=rep.fields, right=rep.right, flagged=rep.flagged, silent=rep.silent,
+               silent_wrong_amounts=rep.silent_amounts, amount_fields=rep.amount_fields,
+               review_entries=rep.review_entries, flags_on_right=rep.flags_on_right,
+               records=len(recs), outdir=str(out),
+               by_variant={k: (len(v.records), v.field_accuracy, v.text_cer, v.silent)
                            for k, v in by_variant(rep).items()})
     return res
 
@@ -226,6 +195,8 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--profile", help="only the scans of this profile (normal | low | degraded), "
                                       "as the builder's plan.json beside the input directory says")
+    ap.add_argument("--max-silent", type=int, default=None,
+                    help="exit 1 when shenbao leaves more than this many wrong fields unflagged")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -246,18 +217,24 @@ def main() -> None:
         rows.append(("baseline", measure("baseline", files, golden, args.ocr, args.threads)))
     print(f"{len(files)} files, threads={args.threads}, ocr={args.ocr}")
     print(f"{'run':10} {'pages':>5} {'s/page':>7} {'pages/s':>8} {'peak MB':>8} {'field acc':>9} "
-          f"{'exact':>6} {'text CER':>8} {'silent wrong amounts':>21}")
+          f"{'right/flagged/silent':>22} {'exact':>6} {'text CER':>8} {'silent wrong amounts':>21}")
     for name, r in rows:
         sp = r["seconds"] / max(r["pages"], 1)
+        rfs = f"{r['right']}/{r['flagged']}/{r['silent']}"
         print(f"{name:10} {r['pages']:5d} {sp:7.2f} {1 / sp if sp else 0:8.2f} {r['peak_mb']:8.0f} "
-              f"{r['field_accuracy']:9.4f} {r['exact']:6.3f} {r['cer']:8.4f} "
+              f"{r['field_accuracy']:9.4f} {rfs:>22} {r['exact']:6.3f} {r['cer']:8.4f} "
               f"{r['silent_wrong_amounts']:>10d} of {r['amount_fields']:<6d}")
         for f, e in list(r["errors"].items())[:5]:
             print(f"    error {f}: {e[:120]}")
-    for k, (n, acc, cer) in rows[0][1]["by_variant"].items():
-        print(f"  shenbao, {k:18} {n:3d} records  field acc {acc:.4f}  text CER {cer:.4f}")
+    s0 = rows[0][1]
+    print(f"shenbao: {s0['silent']} silent of {s0['fields']} fields ({s0['silent'] / max(s0['fields'], 1):.2%}), "
+          f"{s0['review_entries']} review entries ({s0['flags_on_right']} on right fields)")
+    for k, (n, acc, cer, silent) in s0["by_variant"].items():
+        print(f"  shenbao, {k:18} {n:3d} records  field acc {acc:.4f}  silent {silent:4d}  text CER {cer:.4f}")
     if len(rows) == 2 and rows[1][1]["seconds"]:
         print(f"time ratio shenbao/baseline: {rows[0][1]['seconds'] / rows[1][1]['seconds']:.2f}")
+    if args.max_silent is not None and s0["silent"] > args.max_silent:
+        raise SystemExit(f"{s0['silent']} silent fields, more than --max-silent {args.max_silent}")
 
 
 if __name__ == "__main__":

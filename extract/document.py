@@ -264,7 +264,9 @@ def _ocr(image, number: int, dpi: float, engine: str) -> PageLayout:
         page = PageLayout(number=number, kind="image", width=w * 72 / dpi, height=h * 72 / dpi)
         page.warnings.append(f"page {number}: image page, but the OCR path is unavailable ({exc})")
         return page
-    return image_to_layout(image, number=number, dpi=dpi, engine=engine)
+    layout = image_to_layout(image, number=number, dpi=dpi, engine=engine)
+    layout.dpi = float(dpi)
+    return layout
 
 
 def _image_dpi(img) -> float:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Iterable, Sequence
 
+from .review import Flag
+
 BBox = tuple[float, float, float, float]  # x0, top, x1, bottom
 
 # Characters that stand for a checkbox. The image path writes the canonical
@@ -31,6 +33,7 @@ class Fragment:
     bbox: BBox
     confidence: float = 1.0
     method: str = "text"  # "text" | "ocr:tesseract" | "ocr:rapidocr" | "pixels"
+    flags: list[Flag] = field(default_factory=list)  # doubts raised where it was read
 
     @property
     def cx(self) -> float:
@@ -56,6 +59,7 @@ class Cell:
     confidence: float = 1.0
     method: str = "text"
     page: int = 1
+    flags: list[Flag] = field(default_factory=list)  # its fragments' doubts (review.Flag)
 
     @property
     def rows(self) -> range:
@@ -93,6 +97,7 @@ class TextLine:
     page: int
     confidence: float = 1.0
     method: str = "text"
+    flags: list[Flag] = field(default_factory=list)
 
 
 @dataclass
@@ -105,6 +110,7 @@ class PageLayout:
     lines: list[TextLine] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rotation: int = 0  # degrees the image path turned the page to read it
+    dpi: float | None = None  # the resolution an image page was read at (None: text layer)
 
 
 # ---------------------------------------------------------------- grid building
@@ -220,6 +226,7 @@ def fill_cells(table: Table, frags: Sequence[Fragment]) -> list[Fragment]:
         c = table.cells[i]
         c.text = block_text(fs, right_edge=c.bbox[2] - 1.0)
         c.confidence = min(f.confidence for f in fs)
+        c.flags = [fl for f in fs for fl in f.flags]
         methods = {f.method for f in fs}
         c.method = methods.pop() if len(methods) == 1 else "+".join(sorted(methods))
     return rest
@@ -236,6 +243,7 @@ def free_lines(frags: Sequence[Fragment], page: int) -> list[TextLine]:
             page=page,
             confidence=min(f.confidence for f in line),
             method=line[0].method,
+            flags=[fl for f in line for fl in f.flags],
         ))
     return out
 

@@ -18,6 +18,7 @@ from rapidfuzz import fuzz, process
 
 from .layout import Cell, PageLayout, Table, TextLine
 from .normalize import label_unit, normalize_label, parse_amount_unit, parse_year
+from .review import Findings, Flag
 from .template import ColumnSpec, FieldSpec, TableSpec, Template
 
 FUZZY_LABEL = 88  # rapidfuzz ratio for OCR'd labels
@@ -42,6 +43,7 @@ class Raw:
     method: str = "text"
     label_score: float = 1.0
     unit: str | None = None  # amount unit printed in the value's label: 项目资金申请（万元）
+    flags: list[Flag] = field(default_factory=list)  # doubts raised where it was read
 
     @classmethod
     def of(cls, cells: list[Cell], text: str | None = None, label_score: float = 1.0) -> "Raw":
@@ -55,11 +57,12 @@ class Raw:
             page=cells[0].page, bbox=bbox,
             confidence=min(c.confidence for c in cells),
             method="+".join(methods), label_score=label_score,
+            flags=[f for c in cells for f in c.flags],
         )
 
     @classmethod
     def of_line(cls, line: TextLine, text: str) -> "Raw":
-        return cls(text, line.page, line.bbox, line.confidence, line.method)
+        return cls(text, line.page, line.bbox, line.confidence, line.method, flags=list(line.flags))
 
 
 @dataclass
@@ -72,7 +75,7 @@ class Mapped:
     totals: dict[str, Raw] = field(default_factory=dict)
     header: dict[str, Raw] = field(default_factory=dict)
     extra: dict[str, Raw] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    findings: Findings = field(default_factory=Findings)
     specs: dict[str, FieldSpec] = field(default_factory=dict)  # field key → the spec that set it
     label_unit: str | None = None  # the first amount unit printed in a label
     pages: list[int] = field(default_factory=list)
@@ -509,8 +512,9 @@ class Mapper:
             return False
         col = next((c for c in self.active.columns if c[0].key == spec.total["column"]), None)
         if col is None:  # the header's amount column was not read (a scan)
-            self.out.warnings.append(f"{spec.total['key']}: its column header was not found; "
-                                     "left empty")
+            self.out.findings.flag(spec.total["key"], "not_found",
+                                   "its column header was not found; left empty",
+                                   where=Raw.of(data))
             self.active = None
             return True
         vals = [c for c in data if _overlap(c, col[1], col[2]) > 0.5 and not is_label(c)]
@@ -544,7 +548,8 @@ class Mapper:
                     rows[-1][key] = raw
                 elif raw.text.strip() and not key.startswith("stages."):
                     rows[-1][key] = Raw(prev.text + "\n" + raw.text, prev.page, prev.bbox,
-                                        min(prev.confidence, raw.confidence), prev.method)
+                                        min(prev.confidence, raw.confidence), prev.method,
+                                        flags=prev.flags + raw.flags)
             return
         if rows:
             for key in a.spec.carry_down:
@@ -729,7 +734,9 @@ class Mapper:
             return
         if cur is not None and cur.text.strip():
             if raw.text.strip() and normalize_label(raw.text) != normalize_label(cur.text):
-                self.out.warnings.append(f"{key}: printed twice with different values; kept the first")
+                self.out.findings.flag(key, "suspect_value",
+                                       f"printed twice with different values ('{cur.text.strip()[:40]}', "
+                                       f"'{raw.text.strip()[:40]}'); kept the first", where=raw)
             return
         self.out.fields[key] = raw
         self.out.specs[key] = spec

@@ -11,6 +11,13 @@ from .mapping import Segment, detect_variant, map_segment, split_declarations, s
 from .record import build_record, validate
 from .template import Template, load_templates
 
+try:
+    from importlib.metadata import version as _version
+
+    TOOL_VERSION = _version("shenbao")
+except Exception:  # running from a checkout that was never installed
+    TOOL_VERSION = "0+unknown"
+
 MIN_VARIANT_SCORE = 0.35  # below this, no template fits: best effort + warning
 NOT_A_FORM_SCORE = 0.15  # below this and no form title: not a declaration
 
@@ -59,10 +66,20 @@ def extract_file(path: str | Path, options: Options | None = None,
             "declarations_in_file": len(records),
             "variant_scores": rec["source"]["variant_scores"],
             "ocr_engine": doc.options.ocr_engine if any(k != "text" for k in kinds) else None,
+            "tool": f"shenbao {TOOL_VERSION}",
+            # what boxes are measured on: every page's size in PDF points (an image
+            # page: its pixels at the dpi it was read at), so a viewer can scale them
+            "page_sizes": [{"page": p.number, "width": round(p.width, 2), "height": round(p.height, 2),
+                            "kind": p.kind, "dpi": p.dpi, "rotation": p.rotation}
+                           for p in pages if p.number in rec["source"]["pages"]],
         }
         mine = set(rec["source"]["pages"])
+        lost = [f"page {b.number}: unreadable, skipped ({b.note})" for b in bad_pages]
         rec["warnings"] = [w for w in page_warnings if _page_of(w) in mine or _page_of(w) is None] \
-            + [f"page {b.number}: unreadable, skipped ({b.note})" for b in bad_pages] + rec["warnings"]
+            + lost + rec["warnings"]
+        rec["review"] = [{"path": None, "reason": "unread_text", "page": b.number, "bbox": None,
+                          "detail": f"page {b.number} could not be read ({b.note}); "
+                                    "its fields may be missing"} for b in bad_pages] + rec["review"]
         validate(rec)
     return records
 
@@ -83,22 +100,43 @@ def _page_of(warning: str) -> int | None:
 
 def _record(seg: Segment, tpl: Template, score: float, scores: dict) -> dict:
     mapped = map_segment(seg, tpl)
-    rec, prov, warnings = build_record(mapped)
+    rec, prov = build_record(mapped)
+    f = mapped.findings
     if score < MIN_VARIANT_SCORE:
-        warnings.insert(0, f"no form template matched well (best {tpl.id} at {score:.2f}); "
-                           "best-effort record, check every field")
+        f.flag(None, "template_mismatch", f"no form template matched well (best {tpl.id} at {score:.2f}); "
+               "best-effort record, check every field")
+        f.warnings.insert(0, f.warnings.pop())
     seen_parts = {title_part(t, [tpl]) for t in _lines(seg)} - {None}
     for part, name in PART_NAMES.items():
         if part in tpl.parts and seen_parts and part not in seen_parts:
-            warnings.append(f"part {name} not found in this declaration")
+            f.warn(f"part {name} not found in this declaration")
     for spec in tpl.tables:
         if spec.key in rec and not rec[spec.key]:
-            warnings.append(f"{spec.key}: table not found")
+            f.flag(spec.key, "not_found", "table not found",
+                   warning=f"{spec.key}: table not found")
     rec["checks"] = run_checks(rec)
     for c in rec["checks"]:
         if not c["passed"]:
-            warnings.append(f"check {c['id']} failed: {c['detail']}")
+            f.warn(f"check {c['id']} failed: {c['detail']}")
+            for path in _check_paths(rec, c["fields"]):
+                where = prov.get(path) or {}
+                f.flag(path, "check_failed", c["detail"], page=where.get("page"), bbox=where.get("bbox"),
+                       warning=False, check=c["id"])
     rec["source"] = {"pages": seg.pages, "variant_scores": {k: round(v, 3) for k, v in scores.items()}}
     rec["provenance"] = prov
-    rec["warnings"] = warnings
+    rec["warnings"] = f.warnings
+    rec["review"] = f.as_list()
     return rec
+
+
+def _check_paths(rec: dict, fields: list[str]) -> list[str]:
+    """A check's field names with `[]` spelled out for every row
+    (budget_items[].amount → budget_items[0].amount, …)."""
+    out = []
+    for name in fields:
+        if "[]" in name:
+            head, _, tail = name.partition("[]")
+            out += [f"{head}[{i}]{tail}" for i in range(len(rec.get(head) or []))]
+        else:
+            out.append(name)
+    return out

@@ -10,12 +10,12 @@ from pathlib import Path
 from . import errors
 from .mapping import Mapped, Raw
 from .normalize import (
-    checked_option,
     clean_text,
     parse_amount,
     parse_date,
     parse_date_range,
     parse_number,
+    parse_options,
     parse_phone,
     parse_year,
     snap,
@@ -64,7 +64,7 @@ class Builder:
         self.m = mapped
         self.rec = empty_record()
         self.prov: dict[str, dict] = {}
-        self.warnings: list[str] = list(mapped.warnings)
+        self.f = mapped.findings  # review entries and warnings, written together
         self.unit = None
 
     # --------------------------------------------------------------- helpers
@@ -77,31 +77,51 @@ class Builder:
             "confidence": round(conf, 3),
         }
         if conf < REVIEW_BELOW:
-            self.warnings.append(f"{path}: low confidence {conf:.2f}, needs review")
+            self.f.flag(path, "low_confidence", f"confidence {conf:.2f}", where=raw,
+                        warning=f"{path}: low confidence {conf:.2f}, needs review")
+
+    def _unreadable(self, path: str, raw: Raw, kind: str) -> None:
+        self.f.flag(path, "not_normalized", f"'{raw.text.strip()}' is not a readable {kind}; left empty",
+                    where=raw)
 
     def _amount(self, path: str, raw: Raw, unit: str | None) -> float | None:
         value = parse_amount(raw.text, unit)
-        if value is None and clean_text(raw.text) not in ("", "-", "--", "----", "/", "无"):
-            self.warnings.append(f"{path}: '{raw.text.strip()}' is not a readable amount; left empty")
+        if value is None and not _placeholder(raw.text):
+            self._unreadable(path, raw, "amount")
         return value
 
     def _value(self, path: str, spec_type: str, raw: Raw, spec: FieldSpec | None = None):
+        self.f.carry(path, raw.flags, where=raw)
         t = spec_type
         if t == "amount":
             return self._amount(path, raw, raw.unit or self.unit)
         if t == "number":
-            return parse_number(raw.text)
+            v = parse_number(raw.text)
+            if v is None and not _placeholder(raw.text):
+                self._unreadable(path, raw, "number")
+            return v
         if t == "date":
             v = parse_date(raw.text, role=spec.role if spec else "start")
             if v is None and raw.text.strip():
-                self.warnings.append(f"{path}: '{raw.text.strip()}' is not a readable date; left empty")
+                self._unreadable(path, raw, "date")
             return v
         if t == "phone":
-            return parse_phone(raw.text)
+            v = parse_phone(raw.text)
+            if v is None and not _placeholder(raw.text):
+                self._unreadable(path, raw, "phone number")
+            return v
         if t == "choice":
-            v = checked_option(raw.text, spec.options)
-            if v is None:
-                self.warnings.append(f"{path}: no single option ticked in '{clean_text(raw.text)}'")
+            states = parse_options(raw.text, spec.options)
+            ticked = [o for o, st in states.items() if st]
+            v = ticked[0] if len(ticked) == 1 else None
+            if len(ticked) > 1:
+                self.f.flag(path, "suspect_value", f"several options ticked in '{clean_text(raw.text)}'",
+                            where=raw)
+            elif not ticked and raw.method != "text":
+                self.f.flag(path, "low_confidence", f"no option ticked in '{clean_text(raw.text)}' "
+                            "(a faint tick may be missed)", where=raw)
+            elif not ticked:
+                self.f.warn(f"{path}: no single option ticked in '{clean_text(raw.text)}'")
             return v
         if t == "text":
             v = clean_text(raw.text, keep_newlines=bool(spec and spec.lines))
@@ -157,7 +177,7 @@ class Builder:
         """项目起止时间 printed as one range → start and end dates."""
         start, end = parse_date_range(raw.text)
         if start is None and end is None and raw.text.strip():
-            self.warnings.append(f"{key}: '{raw.text.strip()}' is not a readable date range; left empty")
+            self._unreadable(key, raw, "date range")
         for path, value in ((key, start), (spec.end_key, end)):
             if path is None:
                 continue
@@ -196,8 +216,9 @@ class Builder:
                     path = f"{spec.key}[{i}].stages.{st.key}"
                     if raw is None:
                         stages[st.key] = None
-                        self.warnings.append(f"{path}: stage cell not found")
+                        self.f.flag(path, "not_found", "stage cell not found")
                         continue
+                    self.f.carry(path, raw.flags, where=raw)
                     stages[st.key] = bool(stage_ticked(raw.text))
                     self._prov(path, raw)
                 out[col.key] = stages
@@ -218,7 +239,7 @@ class Builder:
         """OCR'd text of a closed vocabulary → the nearest allowed value."""
         best, score = snap(value, vocab, min_score=80)
         if best is None:
-            self.warnings.append(f"{path}: '{value}' is not a known value; kept as read")
+            self.f.flag(path, "low_confidence", f"'{value}' is not a known value; kept as read", where=raw)
             return value
         raw.confidence = min(raw.confidence, score)
         return best
@@ -234,14 +255,21 @@ class Builder:
         return self.rec
 
 
+def _placeholder(text: str | None) -> bool:
+    """Printed nothing a value could be read from: blank, a dash, a slash, 无."""
+    return clean_text(text) in ("", "-", "--", "---", "----", "/", "无", "—", "——")
+
+
 def _money_label(label: str) -> bool:
     return any(w in label for w in ("金额", "资金", "预算", "拨款", "经费", "万元", "（元）", "(元)"))
 
 
-def build_record(mapped: Mapped) -> tuple[dict, dict, list[str]]:
+def build_record(mapped: Mapped) -> tuple[dict, dict]:
+    """The normalized record and its provenance; review entries and warnings
+    are added to mapped.findings."""
     b = Builder(mapped)
     rec = b.build()
-    return rec, b.prov, b.warnings
+    return rec, b.prov
 
 
 @lru_cache(maxsize=1)

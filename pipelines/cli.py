@@ -99,33 +99,45 @@ def extract(
 
 @app.command()
 def compare(
-    outdir: Path = typer.Argument(..., help="records written by extract"),
-    goldendir: Path = typer.Argument(..., help="golden records with the same file names"),
+    outdir: Path = typer.Argument(..., help="records written by extract or batch"),
+    goldendir: Path = typer.Argument(..., help="golden records (matched by file name, else by the record's source)"),
     min_accuracy: Optional[float] = typer.Option(None, "--min-accuracy",
                                                  help="exit 1 when field accuracy is below this"),
+    max_silent: Optional[int] = typer.Option(None, "--max-silent",
+                                             help="exit 1 when more fields than this are wrong and unflagged"),
     as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
     show: int = typer.Option(20, "--show", help="differing fields to list per record"),
     per_variant: bool = typer.Option(False, "--by-variant", help="also one line per form variant"),
+    only_present: bool = typer.Option(False, "--only-present",
+                                      help="leave out golden records that have no record in OUTDIR"),
 ) -> None:
-    """Field accuracy, exact records and long-text CER against golden records."""
+    """Field accuracy, right / flagged / silent fields, exact records and long-text CER
+    against golden records. A field is flagged when a review entry of its record names
+    it, silent when it is wrong and nothing names it."""
     from extract.compare import by_variant, compare_dirs
 
-    report = compare_dirs(outdir, goldendir)
+    report = compare_dirs(outdir, goldendir, only_present=only_present)
     if not report.records:
-        _err(f"no golden records (*.json) in {goldendir}")
+        _err(f"E_USAGE: no golden records (*.json) in {goldendir}"
+             + (" with a record in OUTDIR" if only_present else ""))
         raise typer.Exit(2)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
-        typer.echo(f"records: {len(report.records)}  fields: {report.fields}")
+        missing = sum(r.missing for r in report.records)
+        typer.echo(f"records: {len(report.records)}  fields: {report.fields}"
+                   + (f"  (no record for {missing})" if missing else ""))
         typer.echo(f"field accuracy: {report.field_accuracy:.4f}")
+        typer.echo(f"right / flagged / silent: {report.right} / {report.flagged} / {report.silent}")
+        typer.echo(f"silent wrong amounts: {report.silent_amounts} of {report.amount_fields}")
+        typer.echo(f"review entries: {report.review_entries} ({report.flags_on_right} on right fields)")
         typer.echo(f"exact records:  {report.exact_records:.4f} "
                    f"({sum(r.exact for r in report.records)}/{len(report.records)})")
         typer.echo(f"text CER:       {report.text_cer:.4f}")
         if per_variant:
             for name, rep in by_variant(report).items():
                 typer.echo(f"  {name:18} records {len(rep.records):3d}  field accuracy "
-                           f"{rep.field_accuracy:.4f}  exact {rep.exact_records:.3f}  "
+                           f"{rep.field_accuracy:.4f}  silent {rep.silent:4d}  exact {rep.exact_records:.3f}  "
                            f"text CER {rep.text_cer:.4f}")
         for r in report.records:
             if r.missing:
@@ -133,13 +145,20 @@ def compare(
                 continue
             if not r.diffs:
                 continue
-            typer.echo(f"  {r.name}: {r.equal}/{r.fields} fields equal")
+            typer.echo(f"  {r.name}: {r.equal}/{r.fields} fields equal, {len(r.silent)} silent")
             for path, g, v in r.diffs[:show]:
-                typer.echo(f"    {path}: golden {_short(g)} | got {_short(v)}")
+                mark = "SILENT " if path in r.silent else "flagged"
+                typer.echo(f"    {mark} {path}: golden {_short(g)} | got {_short(v)}")
             if len(r.diffs) > show:
                 typer.echo(f"    … {len(r.diffs) - show} more")
+    failed = False
     if min_accuracy is not None and report.field_accuracy < min_accuracy:
         _err(f"field accuracy {report.field_accuracy:.4f} is below {min_accuracy}")
+        failed = True
+    if max_silent is not None and report.silent > max_silent:
+        _err(f"{report.silent} silent fields, more than --max-silent {max_silent}")
+        failed = True
+    if failed:
         raise typer.Exit(1)
 
 

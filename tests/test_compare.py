@@ -46,8 +46,66 @@ def test_cli_compare_reports_and_thresholds(tmp_path):
     r = CliRunner().invoke(app, ["compare", str(o), str(g)])
     assert r.exit_code == 0
     assert "field accuracy: 0.5000" in r.output
-    assert 'y: golden "甲" | got "乙"' in r.output
+    assert 'SILENT  y: golden "甲" | got "乙"' in r.output
+    assert "right / flagged / silent: 1 / 0 / 1" in r.output
     r = CliRunner().invoke(app, ["compare", str(o), str(g), "--min-accuracy", "0.9"])
     assert r.exit_code == 1
     r = CliRunner().invoke(app, ["compare", str(o), str(g), "--json"])
-    assert json.loads(r.stdout)["diffs"]["a"] == [{"field": "y", "golden": "甲", "got": "乙"}]
+    assert json.loads(r.stdout)["diffs"]["a"] == [{"field": "y", "golden": "甲", "got": "乙", "silent": True}]
+    r = CliRunner().invoke(app, ["compare", str(o), str(g), "--max-silent", "0"])
+    assert r.exit_code == 1 and "1 silent fields" in r.output
+    r = CliRunner().invoke(app, ["compare", str(o), str(g), "--max-silent", "1"])
+    assert r.exit_code == 0
+
+
+def test_right_flagged_silent():
+    golden = {"funding": {"total_budget": 846000, "other_funds": 0},
+              "project": {"name": "甲", "phone": "123"},
+              "indicators": [{"target": "4个", "note": "a"}, {"target": "100%", "note": None}],
+              "budget_items": [{"amount": 10}, {"amount": 20}, {"amount": 30}]}
+    got = {"funding": {"total_budget": 346000, "other_funds": 1},
+           "project": {"name": "乙", "phone": "123"},
+           "indicators": [{"target": "X", "note": "b"}, {"target": "100%", "note": None}],
+           "budget_items": [{"amount": 10}],
+           "review": [
+               {"path": "funding.total_budget", "reason": "disagreement", "page": 1, "bbox": None,
+                "detail": "two reads: 846000 / 346000"},
+               {"path": "indicators[0]", "reason": "low_confidence", "page": 2, "bbox": None, "detail": ""},
+               {"path": "budget_items", "reason": "not_found", "page": None, "bbox": None, "detail": ""},
+               {"path": "project.phone", "reason": "low_confidence", "page": 1, "bbox": None, "detail": ""},
+           ]}
+    d = compare_records(golden, got)
+    assert d.fields == 11 and d.equal == 4
+    # total_budget (named), indicators[0].* (its row), budget_items[1..2] (missing rows): flagged
+    assert sorted(d.silent) == ["funding.other_funds", "project.name"]
+    assert d.flagged == 5 and d.silent_amounts == 1 and d.amount_fields == 5
+    assert d.flags_on_right == 1  # project.phone is right but flagged
+    # a list entry does not cover a row that is present and wrong
+    got["budget_items"] = [{"amount": 10}, {"amount": 21}, {"amount": 30}]
+    assert "budget_items[1].amount" in compare_records(golden, got).silent
+
+
+def test_template_mismatch_flags_every_field():
+    golden = {"project": {"name": "甲"}, "funding": {"total_budget": 1}}
+    got = {"project": {"name": "乙"}, "funding": {"total_budget": 2},
+           "review": [{"path": None, "reason": "template_mismatch", "page": None, "bbox": None, "detail": ""}]}
+    assert compare_records(golden, got).silent == []
+
+
+def test_records_found_by_their_source_and_only_present(tmp_path):
+    """batch names records after the input's path (digital__x.json); compare finds them by source."""
+    g, o = tmp_path / "g", tmp_path / "o"
+    g.mkdir()
+    o.mkdir()
+    for name in ("x", "y", "z-1", "z-2"):
+        (g / f"{name}.json").write_text(json.dumps({"v": name}), encoding="utf-8")
+    (o / "digital__x.json").write_text(json.dumps({"v": "x", "source": {"file": "sub/x.pdf", "declaration": 1,
+                                                                         "declarations_in_file": 1}}))
+    (o / "digital__z-2.json").write_text(json.dumps({"v": "z-2", "source": {"file": "z.pdf", "declaration": 2,
+                                                                             "declarations_in_file": 2}}))
+    (o / "broken.json").write_text('{"v": ')
+    rep = compare_dirs(o, g)
+    assert [r.name for r in rep.records if not r.missing] == ["x", "z-2"]
+    assert rep.field_accuracy == 0.5
+    rep = compare_dirs(o, g, only_present=True)
+    assert len(rep.records) == 2 and rep.field_accuracy == 1.0

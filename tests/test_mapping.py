@@ -65,7 +65,7 @@ PART_A = [
 def test_part_a_fields():
     seg = Segment(items=PART_A)
     m = map_segment(seg, TPL)
-    rec, prov, warnings = build_record(m)
+    rec, prov = build_record(m)
     p = rec["project"]
     assert rec["form"]["year"] == 2020
     assert rec["form"]["amount_unit"] == "元"
@@ -92,7 +92,7 @@ def test_indicator_table_merged_cells_carry_down():
         [None, "效果目标", "社会效益", "职工满意度", "≥90%", "满意度常规标杆"],
     ])
     m = map_segment(Segment(items=[t]), TPL)
-    rec, _, _ = build_record(m)
+    rec, _ = build_record(m)
     assert rec["indicators"] == [
         {"level1": "产出目标", "level2": "数量", "level3": "完成全年4个内容的工作", "target": "4个",
          "note": "工作计划", "table": None},
@@ -112,7 +112,7 @@ def test_budget_table_duplicate_headers_and_total():
         [None, ("金额合计", 3), "34200.00", "----", "----", "----", "----", "----"],
     ])
     m = map_segment(Segment(items=[line("金额单位：元", 5), t]), TPL)
-    rec, _, _ = build_record(m)
+    rec, _ = build_record(m)
     assert rec["budget_total"] == 34200
     assert [i["amount"] for i in rec["budget_items"]] == [15000, 19200]
     assert rec["budget_items"][0]["price_basis"] == "历年经验"
@@ -129,7 +129,7 @@ def test_wan_yuan_form_scales_amounts():
         ["项目资金", ("一、项目总预算：38.42", 3)],
     ])
     m = map_segment(Segment(items=[line("金额单位：万元", 5), t]), TPL)
-    rec, _, _ = build_record(m)
+    rec, _ = build_record(m)
     assert rec["form"]["amount_unit"] == "万元"
     assert rec["funding"]["total_budget"] == 384200
 
@@ -139,7 +139,7 @@ def test_safeguard_stages():
         ["制度保障", "文件名称", "具体措施", ("保障阶段", 3)],
         ["项目管理制度", "档案制度", "制度健全", "立项和计划阶段 √", "实施阶段", "收尾和完成阶段 √"],
     ])
-    rec, _, _ = build_record(map_segment(Segment(items=[t]), TPL))
+    rec, _ = build_record(map_segment(Segment(items=[t]), TPL))
     assert rec["safeguards"] == [{"category": "项目管理制度", "documents": "档案制度",
                                   "measures": "制度健全",
                                   "stages": {"planning": True, "implementation": False,
@@ -164,6 +164,8 @@ def test_missing_parts_and_unreadable_checkbox_give_nulls_and_warnings():
     assert "project.category" in w
     assert "indicators: table not found" in w
     assert "制度保障 not found" in w
+    assert {"path": "indicators", "reason": "not_found", "page": None, "bbox": None,
+            "detail": "table not found"} in rec["review"]
 
 
 def test_unknown_label_goes_to_extra():
@@ -171,7 +173,7 @@ def test_unknown_label_goes_to_extra():
         ["项目名称", ("某项目", 3)],
         ["项目编号：", ("XM-2020-001", 3)],
     ])
-    rec, _, _ = build_record(map_segment(Segment(items=[t]), TPL))
+    rec, _ = build_record(map_segment(Segment(items=[t]), TPL))
     assert rec["extra"] == {"项目编号": "XM-2020-001"}
 
 
@@ -202,7 +204,7 @@ def test_ocr_year_line_feeds_the_record_year():
     items = [TextLine(text="财政项目支出绩效目标申报表（项目总体情况）", bbox=(0, 10, 200, 20), page=1,
                       method="ocr:rapidocr"),
              TextLine(text="(20:15年)", bbox=(0, 30, 200, 40), page=1, method="ocr:rapidocr")]
-    rec, prov, _ = build_record(map_segment(Segment(items=items), TPL))
+    rec, prov = build_record(map_segment(Segment(items=items), TPL))
     assert rec["form"]["year"] == 2015
     assert prov["form.year"]["method"] == "ocr:rapidocr"
 
@@ -214,6 +216,8 @@ def test_total_row_without_its_column_header_warns_instead_of_crashing():
         ["工会", "送温暖", "慰问", "15,000.00", "500.00", "历年经验", "30"],
         [("金额合计", 3), "15000.00", "----", "----", "----"],
     ], method="ocr:rapidocr", confidence=0.9)
-    rec, _, warnings = build_record(map_segment(Segment(items=[t]), TPL))
+    m = map_segment(Segment(items=[t]), TPL)
+    rec, _ = build_record(m)
     assert rec["budget_total"] is None
-    assert any("budget_total" in w for w in warnings)
+    assert any("budget_total" in w for w in m.findings.warnings)
+    assert any(e.path == "budget_total" and e.reason == "not_found" for e in m.findings.entries)
