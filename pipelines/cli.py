@@ -30,7 +30,8 @@ def count_fields(rec: dict) -> int:
 
 
 # reading options shared by `extract` and `batch`
-OCR_OPT = typer.Option("rapidocr", "--ocr", help="OCR engine for scanned pages: rapidocr | tesseract")
+OCR_OPT = typer.Option("rapidocr", "--ocr", help="OCR engine for scanned pages: rapidocr | tesseract "
+                                                 "(extract.ocr.registry)")
 PASSWORD_OPT = typer.Option(None, "--password", help="password of encrypted PDFs")
 FORCE_OCR_OPT = typer.Option(False, "--force-ocr", help="OCR every page, ignore text layers")
 MAX_PAGES_OPT = typer.Option(2000, "--max-pages", help="refuse documents with more pages")
@@ -42,8 +43,10 @@ def _reading_options(ocr: str, password, force_ocr: bool, max_pages: int, max_pi
     """The shared reading options as the library's Options, checked."""
     from extract.document import Options
 
-    if ocr not in ("rapidocr", "tesseract"):
-        raise typer.BadParameter("--ocr must be rapidocr or tesseract")
+    from extract.ocr import registry
+
+    if ocr.lower() not in registry.names():
+        raise typer.BadParameter(f"--ocr must be one of {registry.describe()}")
     return Options(password=password, ocr_engine=ocr, force_ocr=force_ocr, max_pages=max_pages,
                    max_pixels=max_pixels)
 

@@ -3,7 +3,7 @@
 An engine finds text lines (`detect`), reads cropped text images
 (`recognize`) and reads a whole levelled page given its table cells
 (`read_page`), returning positioned words in image pixels. Engines are heavy
-(models, processes), so `get_engine` creates each once per process.
+(models, processes), so the registry (registry.py) creates each once per process.
 
 The shared piece of page reading lives here too: `cut_pieces` turns detected
 text-line boxes into the pieces OCR should read — cut at cell borders (the text
@@ -14,7 +14,6 @@ of two neighbouring cells never runs together), around checkboxes and ticks
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from typing import Protocol, Sequence, runtime_checkable
 
@@ -52,28 +51,11 @@ class OcrEngine(Protocol):
         the ink mask without ruling lines."""
 
 
-_ENGINES: dict[str, OcrEngine] = {}
-_LOCK = threading.Lock()
-
-
 def get_engine(name: str) -> OcrEngine:
-    """The process-wide engine called name ("rapidocr" | "tesseract")."""
-    key = name.lower().removeprefix("ocr:")
-    with _LOCK:
-        eng = _ENGINES.get(key)
-        if eng is None:
-            if key == "rapidocr":
-                from .rapidocr import RapidOcrEngine
+    """The process-wide engine called name (see registry.py)."""
+    from . import registry
 
-                eng = RapidOcrEngine()
-            elif key == "tesseract":
-                from .tesseract import TesseractEngine
-
-                eng = TesseractEngine()
-            else:
-                raise ValueError(f"unknown OCR engine {name!r} (rapidocr | tesseract)")
-            _ENGINES[key] = eng
-        return eng
+    return registry.get(name)
 
 
 # ------------------------------------------------------------------ geometry
