@@ -20,6 +20,7 @@ import re
 import unicodedata
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -546,17 +547,22 @@ def strip_label(text: str | None, labels: list[str]) -> str:
 _LABEL_NOTE_RE = re.compile(r"\([^()]*(?:盖章|签章|签字|万元|元)[^()]*\)")
 
 
-def normalize_label(text: str | None) -> str:
-    """A printed label in the form used to compare labels: whitespace, leading
-    numbering, colons and bracketed unit/seal notes removed, NFKC.
-    ``(一) 财政拨款：`` → ``财政拨款``; ``填报单位（盖章）`` → ``填报单位``;
-    ``项目资金申请(万元)`` → ``项目资金申请`` (see label_unit for the unit)."""
-    s = re.sub(r"\s+", "", text or "")
+@lru_cache(maxsize=65536)
+def _normalize_label(text: str) -> str:
+    s = re.sub(r"\s+", "", text)
     s = strip_enumeration(s)  # before NFKC, which turns ① into a bare 1
     s = re.sub(r"\s+", "", _nfkc(s))
     s = strip_enumeration(s)
     s = _LABEL_NOTE_RE.sub("", s)
     return s.replace(":", "")
+
+
+def normalize_label(text: str | None) -> str:
+    """A printed label in the form used to compare labels: whitespace, leading
+    numbering, colons and bracketed unit/seal notes removed, NFKC.
+    ``(一) 财政拨款：`` → ``财政拨款``; ``填报单位（盖章）`` → ``填报单位``;
+    ``项目资金申请(万元)`` → ``项目资金申请`` (see label_unit for the unit)."""
+    return _normalize_label(text or "")
 
 
 def _snap_key(s: str) -> str:
