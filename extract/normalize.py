@@ -358,10 +358,24 @@ _HTML_BOX_RE = re.compile(r"<input\b[^>]*>", re.I)
 _BRACKET_BOX_RE = re.compile(r"[\[【(]\s*([xX√✓✔☑■]?)\s*[\]】)]")
 
 
+# A box or tick drawn with a symbol font (Wingdings, Wingdings 2) reaches the
+# text layer as the letter the font maps it to: þ ý ü (Wingdings ☑ ☒ ✓),
+# R T P (Wingdings 2 ☑ ☒ ✓), ¨ o £ (the empty boxes). Read as marks only
+# where they stand alone between Chinese text, spaces and other marks.
+_FONT_TICKS, _FONT_BOXES = "þýüRTP", "¨£"
+_FONT_MARK_RE = re.compile(
+    rf"(?:(?<=^)|(?<=[\s\u3400-\u9fff☐□☑■√]))([{_FONT_TICKS}{_FONT_BOXES}])(?=$|[\s\u3400-\u9fff☐□☑■√])")
+
+
+def _font_marks(s: str) -> str:
+    return _FONT_MARK_RE.sub(lambda m: "☐" if m.group(1) in _FONT_BOXES else "☑", s)
+
+
 def _canonical_marks(text: str) -> str:
     """NFKC; HTML ``<input type="checkbox">`` and bracket boxes (``[x]``, ``[ ]``,
-    ``(√)``, ``()``) → the glyphs ☑ / ☐."""
-    s = _nfkc(text)
+    ``(√)``, ``()``) → the glyphs ☑ / ☐; ticks and boxes of symbol fonts
+    (``新增项目£ 延续项目R``, ``þ``) likewise."""
+    s = _font_marks(_nfkc(text))
     s = _HTML_BOX_RE.sub(lambda m: "☑" if re.search(r"\bchecked\b", m.group(), re.I)
                          else "☐", s)
     return _BRACKET_BOX_RE.sub(lambda m: "☑" if m.group(1) else "☐", s)

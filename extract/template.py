@@ -67,6 +67,7 @@ class ColumnSpec:
     type: str = "string"
     stages: list[FieldSpec] = field(default_factory=list)  # type stages: the stage names
     core: list[str] = field(default_factory=list)  # core terms of headers no list foresees (…指标值)
+    optional: bool = False  # not every form prints the column: no not_found when a row lacks it
 
     @cached_property
     def norm_labels(self) -> list[str]:
@@ -131,7 +132,9 @@ class Template:
     header: dict[str, list[str]] = field(default_factory=dict)  # labels of free lines
     section_labels: list[str] = field(default_factory=list)  # cells naming a section only
     tables: list[TableSpec] = field(default_factory=list)
-    extra_labels: list[str] = field(default_factory=list)  # printed labels → `extra`
+    extra_labels: list[str] = field(default_factory=list)  # printed labels → `extra` (expected, unless
+    optional_extra: list[str] = field(default_factory=list)  # … listed here)
+    expect_header: list[str] = field(default_factory=list)  # form header items every form prints
     ignore_rows: list[str] = field(default_factory=list)  # rows never part of the record
     titles: list[str] = field(default_factory=list)  # regexes of the form's title
     title_words: str = ""  # the title as OCR may mar it (fuzzy)
@@ -150,14 +153,21 @@ class Template:
 
     def expected_paths(self) -> list[str]:
         """Record keys a form of this variant always prints (the accounting pass
-        names each one it did not find)."""
+        names each one it did not find): its fields, and the `extra` labels it
+        always prints (a sub-field without a record key, or an extra label)."""
         out = []
         for f in self.fields:
             for s in f.walk():
-                if s.key and not s.optional and not (f.optional and s is not f):
+                if s.optional or (f.optional and s is not f):
+                    continue
+                if s.key:
                     out.append(s.key)
-                if s.end_key and not s.optional:
+                elif not s.subfields and s is not f:
+                    out.append(f"extra.{normalize_label(s.labels[0])}")
+                if s.end_key:
                     out.append(s.end_key)
+        optional = {normalize_label(x) for x in self.optional_extra}
+        out += [f"extra.{normalize_label(x)}" for x in self.extra_labels if normalize_label(x) not in optional]
         return out
 
 

@@ -23,8 +23,11 @@ _UNREAD_SHOWN = 80  # characters of unread text quoted in the review entry
 def account(st: State) -> None:
     _leftover_spans(st)
     _suspect_values(st)
+    _shared_spans(st)
     _extra_columns(st)
     _expected(st)
+    _expected_header(st)
+    _tables(st)
     st.out.coverage = st.ledger.coverage()
 
 
@@ -83,6 +86,7 @@ def _suspect_values(st: State) -> None:
     values = [(k, st.out.fields.get(k)) for k in _SHORT_FIELDS]
     values += [(f"form.{k}", st.out.header.get(k)) for k in ("filing_unit",)]
     values += [(k, raw) for k, raw in st.out.fields.items() if k.startswith("funding.")]
+    flagged = set()
     for key, raw in values:
         if raw is None or not raw.text.strip():
             continue
@@ -90,11 +94,38 @@ def _suspect_values(st: State) -> None:
         own = set(spec.norm_labels) if spec else set()
         flat = normalize_label(raw.text)
         for lab in labels:
-            if lab in own or lab not in flat or flat == lab:
-                continue
+            if lab not in flat or flat == lab or (lab in own and not flat.find(lab, 1) > 0):
+                continue  # (its own label: only printed again inside the value)
             st.out.findings.flag(key, "suspect_value",
                                  f"the value '{raw.text.strip()[:40]}' holds the label '{lab}'", where=raw)
+            flagged.add(key)
             break
+    # a value that begins with its own label (the scan merged label and value), or
+    # with another label and a colon (a neighbour's label and value)
+    long_labels = [lab for lab in labels if len(lab) >= 4]
+    for key, raw in st.out.fields.items():
+        spec = st.out.specs.get(key)
+        if key in flagged or not raw.text.strip() or spec is None:
+            continue
+        flat = normalize_label(raw.text)
+        bare = re.sub(r"\s+", "", raw.text)
+        lab = next((lab for lab in spec.norm_labels if len(lab) >= 4 and flat.startswith(lab) and flat != lab),
+                   None)
+        lab = lab or next((lab for lab in long_labels if re.match(re.escape(lab) + r"[：:]", bare)), None)
+        if lab:
+            st.out.findings.flag(key, "suspect_value", f"the value begins with the label '{lab}'", where=raw)
+
+
+def _shared_spans(st: State) -> None:
+    """One printed cell read into two fields (a rule the scan lost merged two
+    cells, or two rows of a table): both are in doubt."""
+    for span, paths in st.ledger.shared():
+        for path in paths:
+            if "[]" in path:
+                continue  # a merged cell carried down over the rows it spans
+            others = [p for p in paths if p != path]
+            st.out.findings.flag(path, "suspect_value",
+                                 f"its text was also read into {', '.join(others[:3])}", where=span)
 
 
 def _extra_columns(st: State) -> None:
@@ -114,6 +145,10 @@ def _expected(st: State) -> None:
     """Fields and tables the template expects that the form did not give."""
     out, t = st.out, st.ctx.t
     for path in t.expected_paths():
+        if path.startswith("extra."):
+            if path[6:] not in out.extra:
+                out.findings.flag(path, "not_found", "the template expects this label; the form gave nothing")
+            continue
         raw = out.fields.get(path)
         spec = out.specs.get(path)
         if path in out.found_labels or raw is not None:
@@ -130,6 +165,51 @@ def _expected(st: State) -> None:
         out.findings.flag(spec.key, "not_found", "table not found", warning=f"{spec.key}: table not found")
     if "year" not in out.header:
         out.findings.flag("form.year", "not_found", "the form's year line was not found")
+
+
+def _expected_header(st: State) -> None:
+    out = st.out
+    for key in st.ctx.t.expect_header:
+        if key == "amount_unit":
+            if "amount_unit" not in out.header and out.label_unit is None:
+                out.findings.flag("form.amount_unit", "not_found", "no 金额单位 was found (line or label)")
+        elif key not in out.header:
+            out.findings.flag(f"form.{key}", "not_found", f"the {key} line was not found")
+
+
+def _tables(st: State) -> None:
+    """Per table read: every row has the columns the template expects, the
+    heading over it where the form prints several tables, and its total row."""
+    out, t = st.out, st.ctx.t
+    for spec in t.tables:
+        rows = out.rows.get(spec.key) or []
+        if not rows:
+            continue
+        ocr = any(r.method.startswith("ocr") for row in rows for r in row.values())
+        for col in spec.columns:
+            if col.optional or col.type == "stages":
+                continue
+            # a cell under the column read empty: in a scan, or where merged cells
+            # should have carried a value down, it is a value lost
+            empty_is_lost = ocr or col.key in spec.carry_down
+            missing = [i for i, row in enumerate(rows) if col.key not in row
+                       or (empty_is_lost and not row[col.key].text.strip())]
+            for i in missing:
+                where = next(iter(rows[i].values()), None)
+                out.findings.flag(f"{spec.key}[{i}].{col.key}", "not_found",
+                                  f"no {col.labels[0]} was read in this row", where=where,
+                                  warning=False)
+            if missing:
+                out.findings.warn(f"{spec.key}: {len(missing)} row(s) without {col.labels[0]}")
+        if spec.heading:
+            for i, row in enumerate(rows):
+                if "table" not in row:
+                    out.findings.flag(f"{spec.key}[{i}].table", "not_found",
+                                      "no table heading was read over this row", warning=False)
+        if spec.total and spec.total.key not in out.totals:
+            out.findings.flag(spec.total.key, "not_found", "the table's total row was not found")
+            out.findings.flag(spec.key, "not_found", "the table ends without its total row: rows may be "
+                                                     "missing", warning=False)
 
 
 def _range_end(spec, path: str) -> bool:

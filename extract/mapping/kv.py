@@ -120,15 +120,52 @@ def _waits_value(pairs) -> bool:
     return bool(pairs) and not pairs[-1][2] and not pairs[-1][4]
 
 
-def looks_like_label(c, waiting: bool) -> bool:
-    """An unknown printed label: short text ending with a colon, or (when no
-    label is waiting for its value) a short text in the grid's first column."""
+_LABELISH = re.compile(r"^[\u3400-\u9fff（）()]{2,12}$")
+
+
+def looks_like_label(c, waiting: bool, has_next: bool = False) -> bool:
+    """An unknown printed label: short text ending with a colon; or, when no
+    label is waiting for its value, a short text in the grid's first column,
+    or a short name (Chinese only, no digits or marks) with a cell after it —
+    the label of the next pair (`主管部门 | 坝塘镇 | 主管部门编码 | 001`)."""
     t = c.text.strip()
     if not t or len(t) > _LABEL_MAX or "\n" in t:
         return False
     if t.endswith(("：", ":")):
         return True
-    return not waiting and getattr(c, "col", 1) == 0 and not re.search(r"\d", t)
+    if waiting:
+        return False
+    if getattr(c, "col", 1) == 0 and not re.search(r"\d", t):
+        return True
+    return has_next and bool(_LABELISH.match(t))
+
+
+_ENUM = r"(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）、.．]?)?"
+
+
+def split_sub_labels(text: str, index: LabelIndex) -> list[Match]:
+    """A cell holding several of a group's sub-fields, each after its label and
+    a colon at the start of a line (`依据：…\n必要性：…\n可行性：…`): one match
+    per sub-field, its value the text up to the next label; [] when the cell
+    holds fewer than two."""
+    labels = sorted({lab for specs in index.exact.values() for s in specs for lab in s.labels}, key=len,
+                    reverse=True)
+    if len(labels) < 2 or text.count("：") + text.count(":") < 2:
+        return []
+    alt = "|".join(r"\s*".join(map(re.escape, lab)) for lab in labels)
+    rx = re.compile(rf"(?:^|\n)\s*{_ENUM}\s*({alt})\s*[：:]")
+    hits = list(rx.finditer(text))
+    if len(hits) < 2:
+        return []
+    out = []
+    for n, h in enumerate(hits):
+        end = hits[n + 1].start() if n + 1 < len(hits) else len(text)
+        m = index.match(h.group(1))
+        if m is None:
+            return []
+        out.append(Match(m.spec, 1.0, text[h.end():end].strip(), h.group(1), "inline-split"))
+    head = text[:hits[0].start()].strip()
+    return out if not head else []
 
 
 def kv_row(st: State, cells: list[Cell], index: LabelIndex, parent: FieldSpec | None = None,
@@ -139,13 +176,24 @@ def kv_row(st: State, cells: list[Cell], index: LabelIndex, parent: FieldSpec | 
     pairs: list[tuple[object, str, list[Cell], float, str, str]] = []  # spec, label, cells, score, inline, rule
     pending: list[Cell] = []
     for c in cells:
+        parts = split_sub_labels(c.text, index) if parent is not None else []
+        if parts:  # several sub-fields printed in one cell (依据：… 必要性：… 可行性：…)
+            cur.label_cells.append((normalize_label(parts[0].printed), c.bbox))
+            ledger.claim(c, "label")
+            for m in parts:
+                pairs.append((m.spec, m.printed, [c], m.score, m.rest, m.rule))
+            continue
+        if _waits_value(pairs) and pairs[-1][0] is not None and pairs[-1][0].subfields:
+            pairs[-1][2].append(c)  # a group's value cell: its sub-fields are read from it
+            continue
         at_label = not pairs and not pending or not _waits_value(pairs)
         m = index.match(c.text, fuzzy=is_ocr(c), resolve=_resolver(st, c), core=at_label)
         if m:
             cur.label_cells.append((normalize_label(m.printed), c.bbox))
             ledger.claim(c, "label", getattr(m.spec, "key", None))
             pairs.append((m.spec, m.printed, [c] if m.rest else [], m.score, m.rest, m.rule))
-        elif parent is None and looks_like_label(c, waiting=_waits_value(pairs)):
+        elif parent is None and looks_like_label(c, waiting=_waits_value(pairs),
+                                                 has_next=c is not cells[-1]):
             ledger.claim(c, "label")
             pairs.append((None, c.text.strip().rstrip("：:"), [], 1.0, "", "unknown"))
         elif pairs:

@@ -31,14 +31,25 @@ class Ledger:
             elif isinstance(it, Table):
                 self.spans.extend(c for c in it.cells if c.text.strip())
         self._claims: dict[int, Claim] = {}
+        self._values: dict[int, list[str]] = {}  # span → every field path read from it
 
     def claim(self, span, role: str, path: str | None = None) -> None:
         """The first claim on a span stands (a label's cell stays a label when its
         value is also read from it); a later value claim records its path."""
         assert role in ROLES, role
+        if role == "value" and path:
+            paths = self._values.setdefault(id(span), [])
+            if path not in paths:
+                paths.append(path)
         cur = self._claims.get(id(span))
         if cur is None or (cur.role == "label" and role == "value"):
             self._claims[id(span)] = Claim(role, path or (cur.path if cur else None))
+
+    def shared(self) -> list[tuple[object, list[str]]]:
+        """Spans read into more than one field (a rule the scan lost merged two
+        cells): (span, the field paths)."""
+        by_id = {id(s): s for s in self.spans}
+        return [(by_id[i], paths) for i, paths in self._values.items() if len(paths) > 1 and i in by_id]
 
     def claim_all(self, spans, role: str, path: str | None = None) -> None:
         for s in spans:

@@ -265,7 +265,7 @@ def data_row(st: State, cells: list[Cell], continuing: bool = False) -> None:
                 rows[-1][key] = raw
             elif raw.text.strip() and not key.startswith("stages.") and key != "table":
                 rows[-1][key] = _joined(prev, raw)
-            _claim_cell_values(st, spec.key, i, key, raw)
+            _claim_cell_values(st, spec, i, key, raw)
         _add_unknown(st, spec.key, unknown, i, join=True)
         return
     if rows and st.cur.last_block.get(spec.key) == a.block:
@@ -278,14 +278,16 @@ def data_row(st: State, cells: list[Cell], continuing: bool = False) -> None:
     st.cur.last_block[spec.key] = a.block
     i = len(rows) - 1
     for key, raw in row.items():
-        _claim_cell_values(st, spec.key, i, key, raw)
+        _claim_cell_values(st, spec, i, key, raw)
     _add_unknown(st, spec.key, unknown, i)
 
 
-def _claim_cell_values(st: State, table: str, i: int, key: str, raw: Raw) -> None:
-    if key == "table" or key.startswith("_"):
+def _claim_cell_values(st: State, spec: TableSpec, i: int, key: str, raw: Raw) -> None:
+    if key == "table":
         return
-    st.ledger.claim_all(raw.sources, "value", f"{table}[{i}].{key}")
+    # a merged cell carried down stands for every row it spans: one claim for them all
+    row = "[]" if key in spec.carry_down else f"[{i}]"
+    st.ledger.claim_all(raw.sources, "value", f"{spec.key}{row}.{key}")
 
 
 def _add_unknown(st: State, table: str, unknown: dict[str, Raw | None], i: int, join: bool = False) -> None:
