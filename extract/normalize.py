@@ -375,7 +375,7 @@ def _canonical_marks(text: str) -> str:
     """NFKC; HTML ``<input type="checkbox">`` and bracket boxes (``[x]``, ``[ ]``,
     ``(√)``, ``()``) → the glyphs ☑ / ☐; ticks and boxes of symbol fonts
     (``新增项目£ 延续项目R``, ``þ``) likewise."""
-    s = _font_marks(_nfkc(text))
+    s = _nfkc(_font_marks(text))  # before NFKC, which turns ¨ into a space and a combining mark
     s = _HTML_BOX_RE.sub(lambda m: "☑" if re.search(r"\bchecked\b", m.group(), re.I)
                          else "☐", s)
     return _BRACKET_BOX_RE.sub(lambda m: "☑" if m.group(1) else "☐", s)

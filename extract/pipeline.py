@@ -147,13 +147,14 @@ def _record(seg: Segment, tpl: Template, score: float, scores: dict, lookalike_w
 
 
 def _check_paths(rec: dict, fields: list[str]) -> list[str]:
-    """A check's field names with `[]` spelled out for every row
-    (budget_items[].amount → budget_items[0].amount, …)."""
+    """The fields a failed check puts in doubt. A sum over the rows of a list
+    (budget_items[].amount) that does not add up puts every row in doubt: an
+    amount misread, a row missing or read twice look the same from outside."""
     out = []
     for name in fields:
         if "[]" in name:
-            head, _, tail = name.partition("[]")
-            out += [f"{head}[{i}]{tail}" for i in range(len(rec.get(head) or []))]
+            head = name.partition("[]")[0]
+            out += [f"{head}[{i}]" for i in range(len(rec.get(head) or []))]
         else:
             out.append(name)
     return out

@@ -72,13 +72,18 @@ def fuzzy_pick(text: str, choices: list[str]) -> tuple[str, float] | None:
     return None
 
 
-def label_forms(norm: str) -> list[tuple[str, str]]:
+def label_forms(norm: str, suffixes: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """(form, rule) of a normalized label: itself, then without bracketed
-    qualifiers (anywhere: 年度(/项目)指标值 → 年度指标值)."""
+    qualifiers (anywhere: 年度(/项目)指标值 → 年度指标值), then without a generic
+    suffix the template names (主管部门名称 → 主管部门)."""
     out = [(norm, "exact")]
     bare = _BRACKETS.sub("", norm)
     if bare and bare != norm:
         out.append((bare, "bracket"))
+    for form in [f for f, _ in out]:
+        for suf in suffixes:
+            if form.endswith(suf) and len(form) > len(suf) + 1:
+                out.append((form[:-len(suf)], "suffix"))
     return out
 
 
@@ -97,7 +102,8 @@ class LabelIndex:
     """The labels of a set of specs (fields, sub-fields, columns), matched as
     the module's docstring says."""
 
-    def __init__(self, specs: Iterable, core: bool = True):
+    def __init__(self, specs: Iterable, core: bool = True, suffixes: Iterable[str] = ()):
+        self.suffixes = tuple(normalize_label(x) for x in suffixes)
         self.exact: dict[str, list] = {}
         self.cores: list[tuple[str, object]] = []
         for s in specs:
@@ -133,7 +139,7 @@ class LabelIndex:
         if m:
             tries.append((normalize_label(m.group(1)), m.group(2).strip(), m.group(1)))
         for n, rest, printed in tries:
-            for form, rule in label_forms(n):
+            for form, rule in label_forms(n, self.suffixes):
                 if form in self.exact:
                     return Match(pick(form), 1.0, rest, printed, "inline" if rest else rule)
         cleaned = []
@@ -170,7 +176,7 @@ class LabelIndex:
         for form, _ in label_forms(norm):
             if not form or len(form) > CORE_MAX_LEN or _SENTENCE.search(form):
                 continue
-            hits = [(c, s) for c, s in self.cores if form.endswith(c) and len(form) > len(c)]
+            hits = [(c, s) for c, s in self.cores if form.endswith(c)]
             if not hits:
                 continue
             top = len(hits[0][0])

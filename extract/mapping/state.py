@@ -37,13 +37,13 @@ class Context:
         for f in t.fields:
             for g in f.walk():
                 if g.subfields:
-                    subs[id(g)] = LabelIndex(g.subfields)
+                    subs[id(g)] = LabelIndex(g.subfields, suffixes=t.label_suffixes)
                     for s in g.subfields:
                         group_of[id(s)] = g
         headings = {normalize_label(h): (spec.key, h) for spec in t.tables for h in spec.heading}
         rx = re.compile("|".join(f"(?:{p})" for p in t.boilerplate)) if t.boilerplate else None
         return cls(
-            t=t, top=LabelIndex(specs + extra), subs=subs,
+            t=t, top=LabelIndex(specs + extra, suffixes=t.label_suffixes), subs=subs,
             ignore={normalize_label(x) for x in t.ignore_rows},
             headings=headings,
             sections={normalize_label(s) for s in t.section_labels} | set(headings),
@@ -71,6 +71,7 @@ class ActiveTable:
     block: int = 0  # which printed table (a new heading starts another): merged cells never carry across
     stage_ranges: dict[str, tuple[float, float]] | None = None  # stage marks in columns of their own
     printed: dict[str, str] = field(default_factory=dict)  # column key → its header as printed
+    overprinted: dict = field(default_factory=dict)  # column key → a value printed under a repeated header
 
 
 @dataclass
@@ -79,6 +80,9 @@ class Cursor:
     heading: dict[str, Raw] = field(default_factory=dict)  # table key → heading over its rows
     block: int = 0  # counts the headings read
     last_block: dict[str, int] = field(default_factory=dict)  # table key → block of its last row
+    block_start: dict[tuple, int] = field(default_factory=dict)  # (table, block) → its first row index
+    headers: dict[str, ActiveTable] = field(default_factory=dict)  # table key → its header read last
+    extra_keys: dict[tuple, str] = field(default_factory=dict)  # (table, block, header) → extra key
     # the field set last, the group it belongs to and the group's unit: where a
     # value cut by a page break goes on
     last_spec: FieldSpec | None = None

@@ -15,6 +15,7 @@ import re
 
 from ..layout import Cell
 from ..normalize import normalize_label
+from ..review import Flag
 from ..template import ColumnSpec, FieldSpec, TableSpec
 from .labels import LabelIndex, core_column, fuzzy_column, label_forms, ocr_label_keys
 from .model import Raw
@@ -170,6 +171,87 @@ def _is_header_text(st: State, spec: TableSpec, c: Cell) -> bool:
 # ------------------------------------------------------------------ data rows
 
 
+def fit(a: ActiveTable, cells: list[Cell]) -> float:
+    """How well a row's cells stand in the header's columns: the share of its
+    cells (with text, starting in this row) that lie alone inside one column."""
+    cs = [c for c in cells if c.text.strip() and (c.bbox[0] + c.bbox[2]) / 2 >= a.left - 1]
+    if not cs:
+        return 1.0
+    bounds = [(x0, x1) for _, x0, x1 in a.columns] + [(x0, x1) for _, x0, x1 in a.unknown]
+    where = []
+    for c in cs:
+        inside = [k for k, (x0, x1) in enumerate(bounds) if c.bbox[0] >= x0 - 3 and c.bbox[2] <= x1 + 3]
+        where.append(inside[0] if inside else None)
+    alone = sum(1 for k in where if k is not None and where.count(k) == 1)
+    return alone / len(cs)
+
+
+def better_table(st: State, cells: list[Cell]) -> ActiveTable | None:
+    """The table whose header the row fits when it does not fit the active one
+    (a spreadsheet repeats one table's header rows on every printed page, over
+    the rows of another table that goes on)."""
+    a = st.cur.active
+    mine = fit(a, cells)
+    if mine >= 0.8:
+        return None
+    best, score = None, mine
+    for other in st.cur.headers.values():
+        if other is a or other.spec is a.spec:
+            continue
+        f = fit(other, cells)
+        if f >= 0.8 and f > score:
+            best, score = other, f
+    return best
+
+
+def deinterleave(text: str, label: str) -> str | None:
+    """A cell where a repeated header row was printed over a merged value cell
+    (`一效级益指目标标` = 一级目标 over 效益指标): the value, once the header's
+    characters are taken out in order; None when the label is not in it."""
+    t = re.sub(r"\s+", "", text)
+    out, k = [], 0
+    for ch in t:
+        if k < len(label) and ch == label[k]:
+            k += 1
+        else:
+            out.append(ch)
+    return "".join(out) if k == len(label) and out else None
+
+
+def repeated_header(st: State, cells: list[Cell]) -> bool:
+    """A data row that is the active table's header printed again with merged
+    value cells under it (the header's text interleaved with theirs): each cell's
+    value is taken out of it, the rest of the row is claimed as header."""
+    a = st.cur.active
+    hits, values = 0, {}
+    for c in cells:
+        if not c.text.strip():
+            continue
+        for col, x0, x1 in a.columns:
+            if not overlap(c, x0, x1) > 0.5:
+                continue
+            # the header as this table prints it first, then the template's spellings
+            labels = ([normalize_label(a.printed[col.key])] if col.key in a.printed else []) + col.norm_labels
+            n = normalize_label(c.text)
+            if n in labels:
+                hits += 1
+            else:
+                rests = [v for lab in labels if (v := deinterleave(n, lab))]
+                vocab = a.spec.vocab.get(col.key, [])
+                rest = next((v for v in rests if v in vocab), rests[0] if rests else None)
+                if rest:
+                    hits += 1
+                    values[col.key] = (c, rest)
+            break
+    if hits < 2:
+        return False
+    st.ledger.claim_all([c for c in cells if c.text.strip()], "header", a.spec.key)
+    a.overprinted = {k: Raw.of([c], text=v, rule="header-overprint") for k, (c, v) in values.items()}
+    for raw in a.overprinted.values():
+        raw.confidence = min(raw.confidence, 0.75)  # read out of two texts printed over each other
+    return True
+
+
 def data_cells(st: State, cells: list[Cell]) -> list[Cell]:
     a = st.cur.active
     out = []
@@ -268,10 +350,14 @@ def data_row(st: State, cells: list[Cell], continuing: bool = False) -> None:
             _claim_cell_values(st, spec, i, key, raw)
         _add_unknown(st, spec.key, unknown, i, join=True)
         return
+    for key, raw in list(a.overprinted.items()):  # a merged value printed under a repeated header
+        if key in spec.carry_down and not (row.get(key) and row[key].text.strip()):
+            row[key] = raw
+    a.overprinted = {}
     if rows and st.cur.last_block.get(spec.key) == a.block:
         for key in spec.carry_down:  # merged cells, within one printed table only
             if not (row.get(key) and row[key].text.strip()) and key in rows[-1]:
-                row[key] = rows[-1][key]
+                row[key] = _carried(rows[-1][key], row.get(key), page_top=continuing)
     if spec.require and not any(row.get(k) and row[k].text.strip() for k in spec.require):
         return  # no row of the table (a sub-header, a 小计 row): its text stays for the accounting pass
     rows.append(row)
@@ -280,6 +366,22 @@ def data_row(st: State, cells: list[Cell], continuing: bool = False) -> None:
     for key, raw in row.items():
         _claim_cell_values(st, spec, i, key, raw)
     _add_unknown(st, spec.key, unknown, i)
+
+
+def _carried(above: Raw, own: Raw | None, page_top: bool) -> Raw:
+    """The value of a merged cell carried down into a row. When the row has an
+    empty cell of its own there (a separate rectangle, not the merged cell
+    reaching down), the merged text may be printed elsewhere — a spreadsheet
+    prints a merged cell cut by a page break in the middle of its rows — so the
+    carried value is in doubt, except in the first row of a new page, where a
+    renderer leaves the rest of a cut cell empty."""
+    if own is None or not own.sources or page_top or \
+            {id(c) for c in own.sources} <= {id(c) for c in above.sources}:
+        return above
+    out = _joined(above, Raw("", above.page, above.bbox))
+    out.flags = out.flags + [Flag("low_confidence", "carried down over an empty cell of its own: the merged "
+                                                    "text may be printed elsewhere")]
+    return out
 
 
 def _claim_cell_values(st: State, spec: TableSpec, i: int, key: str, raw: Raw) -> None:
@@ -292,9 +394,19 @@ def _claim_cell_values(st: State, spec: TableSpec, i: int, key: str, raw: Raw) -
 
 def _add_unknown(st: State, table: str, unknown: dict[str, Raw | None], i: int, join: bool = False) -> None:
     """The values of header cells that name no column: `extra[<header>]`, a list
-    in row order (the accounting pass names the column for review)."""
+    in the printed table's row order (a second printed table with the same
+    header: `extra[<header> (2)]`); the accounting pass names it for review."""
+    cur = st.cur
+    block = cur.active.block if cur.active else 0
+    start = cur.block_start.setdefault((table, block), i)
+    i -= start
     for header, raw in unknown.items():
-        key = normalize_label(header)
+        key = cur.extra_keys.get((table, block, normalize_label(header)))
+        if key is None:
+            base = normalize_label(header)
+            n = sum(1 for (t, _, h) in cur.extra_keys if t == table and h == base) + 1
+            key = base if n == 1 else f"{base} ({n})"
+            cur.extra_keys[(table, block, base)] = key
         col = st.out.extra_columns.setdefault(key, [])
         if raw is not None:
             st.ledger.claim_all(raw.sources, "extra", f"extra.{key}")

@@ -32,8 +32,8 @@ def feed_table(st: State, table: Table) -> None:
     continuing = cur.active is not None and table.page != cur.active.page
     while r < table.n_rows:
         cells = table.row_cells(r)
-        if not cells:
-            r += 1
+        if not any(c.row == r and c.text.strip() for c in cells):
+            r += 1  # nothing starts in this row: it only continues cells spanning from above
             continue
         if len(cells) == 1 and lines.free_text_cell(st, cells[0]):
             r += 1
@@ -52,12 +52,18 @@ def feed_table(st: State, table: Table) -> None:
                 continuing = False
             hdr.block = cur.block
             hdr.page = table.page
-            cur.active = hdr
+            cur.active = cur.headers[hdr.spec.key] = hdr
             r += 1
             continue
         if cur.active and tables.stage_subheader(st, cells):
             r += 1
             continue
+        if cur.active and tables.repeated_header(st, cells):
+            r += 1
+            continue
+        if cur.active and (other := tables.better_table(st, [c for c in cells if c.row == r])):
+            continuing = continuing or other.page != table.page
+            cur.active = other  # the rows of another table go on under this header
         if cur.active and tables.is_data_row(st, cells):
             if not tables.total_row(st, cells):
                 tables.data_row(st, cells, continuing=continuing)
