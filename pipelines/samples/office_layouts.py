@@ -298,6 +298,9 @@ def indicator_extra_columns(ctx: Ctx, tables: list[list[dict]]) -> list[list[tup
         for h in INDICATOR_COLUMNS:
             k = h if not seen.get(h) else f"{h} ({seen[h] + 1})"
             vals = ctx.extra.get(k)
+            if isinstance(vals, list) and len(vals) != len(items) and not any(
+                    isinstance(v, list) and len(v) == len(items) for v in ctx.extra.values()):
+                raise ValueError(f"extra[{k!r}] has {len(vals)} cells, its table {len(items)} rows")
             if isinstance(vals, list) and len(vals) == len(items):
                 ctx.extra.pop(k)
                 seen[h] = seen.get(h, 0) + 1
