@@ -152,7 +152,8 @@ def _round_trip(jobs: list[tuple[list[str], OfficeStyle]], tmp_path: Path) -> No
 
 def test_office_pdfs_print_every_value_in_ruled_cells(tmp_path):
     mix = ["province-hubei-jiayu-2022-hospital-surgery-building", "ministry-hebei-fuping-2020-poverty-workshops",
-           "sh-changning-2021-smart-elderly-services", "sh-jinshan-2026-coastal-seawall"]
+           "sh-changning-2021-smart-elderly-services", "sh-jinshan-2026-coastal-seawall",
+           "shmuni-2020-school-network-security"]
     _round_trip([(mix, style_from_seed(11, "xlsx")),
                  (list(reversed(mix)) + ["province-anhui-huaining-2021-farm-services"], style_from_seed(12, "docx"))],
                 tmp_path)
@@ -251,6 +252,9 @@ def test_new_golden_record_validates_and_adds_up(stem):
         assert z(f["superior_appropriation"], f["own_level_appropriation"], f["subordinate_matching"]) \
             == f["fiscal_appropriation"]
         assert f["fiscal_appropriation"] + f["other_funds"] == f["current_year_budget"]
+    elif v == "sh-municipal-2019":
+        assert z(f["fiscal_appropriation"], f["other_funds"]) == f["current_year_budget"] == f["total_budget"]
+        assert x["项目类型"] and x["资金用途"] and x["保证项目实施的制度、措施"]
     elif v == "sh-district-2026":
         assert f["project_fiscal_funds"] + f["project_other_funds"] == f["total_budget"]
         assert f["fiscal_appropriation"] + f["other_funds"] == f["current_year_budget"]

@@ -28,6 +28,7 @@ import pdfplumber
 
 from extract import errors, sysdeps
 
+from .office_layout_sh2019 import sh_municipal_2019
 from .office_layouts import sh_district_2020
 from .office_layouts_more import ministry_county, province_county_2021, sh_district_2026
 from .office_model import Part
@@ -41,6 +42,7 @@ LAYOUTS: dict[str, Callable[[dict, OfficeStyle], list[Part]]] = {
     "sh-district-2026": sh_district_2026,
     "ministry-county": ministry_county,
     "province-county-2021": province_county_2021,
+    "sh-municipal-2019": sh_municipal_2019,
 }
 VARIANTS = tuple(LAYOUTS)
 CONVERT_TIMEOUT = 60.0  # seconds for LibreOffice's start plus this much per file
