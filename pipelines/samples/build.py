@@ -57,11 +57,13 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[tuple[str, dict]]:
 
 
 def plan(count: int, seed: int, corpus: list[tuple[str, dict]],
-         names: list[str] | None = None, route: str = "reportlab") -> list[dict]:
+         names: list[str] | None = None, route: str = "reportlab", plain_labels: bool = False) -> list[dict]:
     """Which records, routes, styles and scan settings make up a sample set: a
     pure function of (count, seed, corpus, names, route), so a set can be
     rebuilt exactly.  `names` picks the records (in that order) instead of a
-    seeded shuffle; `corpus` is the whole corpus (the route picks from it)."""
+    seeded shuffle; `corpus` is the whole corpus (the route picks from it).
+    `plain_labels`: office styles print every label in the form's own spelling
+    (no synonyms, spacing or breaks), to tell label matching from geometry."""
     from . import render, render_office
 
     by_name = dict(corpus)
@@ -108,7 +110,10 @@ def plan(count: int, seed: int, corpus: list[tuple[str, dict]],
                 jroute = "office"
         job["route"] = jroute
         if jroute == "office":
-            job["style"] = render_office.style_from_seed(job["render_seed"]).to_dict()
+            ostyle = render_office.style_from_seed(job["render_seed"])
+            if plain_labels:
+                ostyle.labels, ostyle.spaced_labels, ostyle.label_breaks = {}, False, False
+            job["style"] = ostyle.to_dict()
         else:
             job["style"] = json.loads(json.dumps(asdict(render.style_from_seed(job["render_seed"]))))
         jobs.append(job)
@@ -117,7 +122,7 @@ def plan(count: int, seed: int, corpus: list[tuple[str, dict]],
 
 def build(outdir: str | Path, count: int = 8, seed: int = 0, scanned: bool = True,
           golden_dir: str | Path | None = None, log: Callable[[str], None] = print,
-          names: list[str] | None = None, route: str = "reportlab") -> list[str]:
+          names: list[str] | None = None, route: str = "reportlab", plain_labels: bool = False) -> list[str]:
     from . import render, render_office, scan
 
     outdir = Path(outdir)
@@ -127,7 +132,7 @@ def build(outdir: str | Path, count: int = 8, seed: int = 0, scanned: bool = Tru
     corpus = load_corpus()
     by_name = dict(corpus)
     made = []
-    jobs = plan(count, seed, corpus, names, route)
+    jobs = plan(count, seed, corpus, names, route, plain_labels)
     pages: dict[str, int] = {}
     office = [j for j in jobs if j["route"] == "office"]
     for k in range(0, len(office), OFFICE_BATCH):  # one LibreOffice start per batch
@@ -159,6 +164,7 @@ def build(outdir: str | Path, count: int = 8, seed: int = 0, scanned: bool = Tru
         log(line)
         made.append(job["name"])
     (outdir / "plan.json").write_text(
-        json.dumps({"count": count, "seed": seed, "route": route, "names": names, "jobs": jobs},
+        json.dumps({"count": count, "seed": seed, "route": route, "plain_labels": plain_labels,
+                    "names": names, "jobs": jobs},
                    ensure_ascii=False, indent=1), encoding="utf-8")
     return made
