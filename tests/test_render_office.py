@@ -98,7 +98,7 @@ def test_seeds_cover_the_knobs():
     assert {s.box for s in styles} == set(BOXES)
     assert {s.tick for s in styles} == set(TICKS)
     for knob in ("merge_levels", "repeat_header", "break_in_table", "stage_columns", "spaced_labels",
-                 "label_breaks", "half_brackets", "zero_bare", "wan_fixed4", "footer_line"):
+                 "label_breaks", "half_brackets", "zero_bare", "wan_fixed4", "footer_line", "page_footer"):
         assert {getattr(s, knob) for s in styles} == {True, False}, knob
     assert {s.basis_layout for s in styles} == {"subrows", "sublabels", "one_cell"}
     assert {s.date_format for s in styles} == {"slash", "iso", "cn", "dot"}

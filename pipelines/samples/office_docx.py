@@ -49,6 +49,8 @@ def write_docx(parts: list[Part], s: OfficeStyle, out: str | Path) -> None:
         sec.orientation = WD_ORIENT.LANDSCAPE if p.landscape else WD_ORIENT.PORTRAIT
         sec.left_margin = sec.right_margin = Mm(s.margin_mm)
         sec.top_margin = sec.bottom_margin = Mm(max(s.margin_mm, 15.0))
+        if s.page_footer and k == 0:  # later sections' footers are linked to the first
+            _page_footer(sec)
         width = sum(p.widths)
         for b in p.blocks:
             if isinstance(b, Line):
@@ -60,6 +62,22 @@ def write_docx(parts: list[Part], s: OfficeStyle, out: str | Path) -> None:
                     _table(doc, seg, p.widths, s)
                 doc.add_paragraph()  # a table is followed by a paragraph, as Word requires
     doc.save(str(out))
+
+
+def _page_footer(sec) -> None:
+    """第 N 页 with a PAGE field, centred in the section's footer."""
+    para = sec.footer.paragraphs[0]
+    para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    para.add_run("第 ")
+    fld = OxmlElement("w:fldSimple")
+    fld.set(qn("w:instr"), "PAGE")
+    r = OxmlElement("w:r")
+    t = OxmlElement("w:t")
+    t.text = "1"
+    r.append(t)
+    fld.append(r)
+    para._p.append(fld)
+    para.add_run(" 页")
 
 
 def _line(doc, b: Line, s: OfficeStyle, width: float) -> None:
@@ -75,7 +93,7 @@ def _line(doc, b: Line, s: OfficeStyle, width: float) -> None:
         r2.font.size = Pt(b.size or s.font_size)
 
 
-def _segments(t: Table) -> list[list[Row]]:
+def _segments(t: Table) -> list[tuple[list[Row], bool]]:
     """A table cut where a row asks for a page break; with repeat_header the
     person copies the header rows to the top of the continuation."""
     head = []

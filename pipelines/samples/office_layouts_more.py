@@ -13,7 +13,7 @@ from .office_layouts import (
     schedule_table,
     sv,
 )
-from .office_model import Cell, Line, Part, Row, Table
+from .office_model import Cell, Part, Row, Table
 from .office_style import OfficeStyle
 
 

@@ -111,7 +111,7 @@ class OfficeStyle:
     basis_layout: str = "subrows"          # 立项情况: subrows (依据：… rows) | sublabels (依据 | …) | one_cell
     unit_label: str = "金额单位"           # 金额单位 | 单位
     unit_right: bool = True                # unit at the right of the 填报单位 line (else a line of its own)
-    parts_in_sheets: bool = True           # xlsx: each part of a form on its own worksheet
+    page_footer: bool = False              # a page number footer 第 N 页 (office boilerplate, in no record)
     landscape_targets: bool = False        # sh-district-2020 part (b) on landscape A4
     valign: str = "center"                 # value cells: center | top
     approval: bool = True                  # ministry-style forms: the empty 审核意见 row
@@ -196,7 +196,7 @@ def style_from_seed(seed: int, fmt: str | None = None) -> OfficeStyle:
         basis_layout=pick(BASIS_LAYOUTS),
         unit_label=pick(("金额单位", "单位")),
         unit_right=rng.random() < 0.6,
-        parts_in_sheets=rng.random() < 0.6,
+        page_footer=rng.random() < 0.4,
         landscape_targets=rng.random() < 0.25,
         valign=pick(("center", "center", "top")),
         approval=rng.random() < 0.6,

@@ -75,6 +75,9 @@ def _sheet(ws, p: Part, s: OfficeStyle, border: Border) -> None:
     ws.page_margins.left = ws.page_margins.right = m
     ws.page_margins.top = ws.page_margins.bottom = max(m, 0.6)
     ws.print_options.horizontalCentered = True
+    if s.page_footer:
+        ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+        ws.oddFooter.center.size = max(s.font_size - 1.5, 8)
     r = 1
     titled = False
     for b in p.blocks:
