@@ -148,7 +148,7 @@ class Ctx:
         vals = [(k, self.pop(k)) for k in keys if k in self.extra]
         if not vals:
             return [], []
-        if self.s.footer_line:
+        if self.s.footer_line or 2 * len(vals) > ncols:  # a line when the grid is too narrow
             c = self.s.colon or "："
             return [], [Line("    ".join(f"{k}{c}{sv(v)}" for k, v in vals))]
         spans = allocate(ncols, [1.0, 1.2] * len(vals))
