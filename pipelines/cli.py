@@ -182,13 +182,24 @@ def samples_build(
                                               help="where golden records go (default OUTDIR/golden)"),
     records: Optional[str] = typer.Option(None, "--records",
                                           help="comma-separated corpus record names, in order"),
+    route: str = typer.Option("reportlab", "--route",
+                              help="reportlab (render.py) | office (.xlsx/.docx → LibreOffice → PDF) | "
+                                   "mixed (drawn per file)"),
+    plain_labels: bool = typer.Option(False, "--plain-labels",
+                                      help="office route: every label in the form's own spelling "
+                                           "(tells label matching from geometry)"),
 ) -> None:
     """Render golden records to PDFs (and simulated scans), with their golden records."""
-    from pipelines.samples.build import build
+    from pipelines.samples.build import ROUTES, build
 
+    if route not in ROUTES:
+        raise typer.BadParameter(f"--route must be one of {', '.join(ROUTES)}")
     names = [n.strip() for n in records.split(",") if n.strip()] if records else None
-    made = build(outdir, count=count, seed=seed, scanned=scanned, golden_dir=golden_dir,
-                 log=typer.echo, names=names)
+    try:
+        made = build(outdir, count=count, seed=seed, scanned=scanned, golden_dir=golden_dir,
+                     log=typer.echo, names=names, route=route, plain_labels=plain_labels)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0]) if exc.args else str(exc))
     typer.echo(f"{len(made)} declarations written to {outdir}")
 
 

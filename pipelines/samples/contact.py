@@ -67,7 +67,11 @@ def contact_sheet(sample_dir: str | Path, out_png: str | Path, columns: int = 4)
         d = ImageDraw.Draw(tile)
         d.text((4, h + 4), job["name"][:48], fill="black", font=font)
         d.text((4, h + 22), " + ".join(variants)[:60], fill="navy", font=font)
-        d.text((4, h + 40), f"scan: {job['scan_profile']} → .{job['scan_format']}", fill="darkred", font=font)
+        how = job.get("route", "reportlab")
+        if how == "office":
+            how += f" {job['style']['fmt']} {job['style']['font']}"
+        d.text((4, h + 40), f"{how}; scan: {job['scan_profile']} → .{job['scan_format']}"[:60],
+               fill="darkred", font=font)
         tiles.append(tile)
     if not tiles:
         raise errors.UsageError(f"{plan_path} lists no samples")
