@@ -1,8 +1,12 @@
 """Typed tables → files: CSV (+ a Frictionless datapackage.json that carries the
 types and keys), Parquet (one file per table in a folder), an Excel workbook,
-a DuckDB database with primary and foreign keys and column comments. Every
-file is written beside its target under a temporary name and renamed into
-place, so a failed export leaves the previous files as they were."""
+a DuckDB database with primary and foreign keys and column comments.
+
+The tables come as a stream of chunks ({table: pyarrow.RecordBatch}, see
+export.chunks) and every writer takes them as they come, so an export's memory
+does not grow with the number of records. Every file is written beside its
+target under a temporary name and renamed into place once all are complete:
+each file is the previous one or the new one, never half written."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+from contextlib import ExitStack
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +29,7 @@ os.umask(_UMASK)
 XLSX_MAX_ROWS = 1_048_576 - 1   # an Excel sheet's rows, less the header
 XLSX_MAX_CELL = 32_767          # characters an Excel cell holds
 XLSX_WIDE = 60                  # a text column this wide (characters) wraps
+ROW_GROUP = 65_536              # rows of a Parquet row group (chunks are gathered up to it)
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # characters an xlsx cannot hold
 
 
@@ -41,28 +47,48 @@ def target_kind(to: str | Path) -> tuple[str, Path]:
                             ".parquet or .duckdb")
 
 
-def write(kind: str, target: Path, rows: dict[str, list[dict]], arrow: dict, problems: list) -> list[Path]:
-    """Write the tables; returns the files written. OSError → E_OUTPUT."""
+def refuse_inside(kind: str, target: Path, outdir: Path) -> None:
+    """CSV beside the records would put datapackage.json among them (the next
+    export would take it for a record that is not one)."""
+    folder = target if kind == "csv-dir" else target.parent
+    if kind in ("csv-dir", "csv") and folder.resolve() == Path(outdir).resolve():
+        raise errors.UsageError(f"--to {target}: CSV files would land among the records of {outdir}; "
+                                "give another folder")
+
+
+def write(kind: str, target: Path, chunks, problems: list) -> tuple[list[Path], dict[str, int]]:
+    """Write the stream of chunks; returns the files written and the rows of
+    each table. OSError → E_OUTPUT."""
+    counts = dict.fromkeys(TABLES, 0)
+
+    def counted():
+        for chunk in chunks:
+            for t, b in chunk.items():
+                counts[t] += b.num_rows
+            yield chunk
+
     try:
         if kind == "csv-dir":
             _mkdir(target)
-            return _csv(rows, lambda t: target / f"{t}.csv", target / "datapackage.json")
-        parent = target.parent
-        _mkdir(parent)
-        if kind == "csv":
-            return _csv(rows, lambda t: parent / f"{target.stem}.{t}.csv",
-                        parent / f"{target.stem}.datapackage.json")
-        if kind == "parquet":
+            files = _csv(counted(), {t: target / f"{t}.csv" for t in TABLES}, target / "datapackage.json")
+        elif kind == "csv":
+            _mkdir(target.parent)
+            files = _csv(counted(), {t: target.with_name(f"{target.stem}.{t}.csv") for t in TABLES},
+                         target.with_name(f"{target.stem}.datapackage.json"))
+        elif kind == "parquet":
             _mkdir(target)
-            return [_atomic(target / f"{t}.parquet", lambda p, t=t: _parquet(arrow[t], p)) for t in TABLES]
-        if kind == "xlsx":
-            _xlsx_fits(rows)
-            return [_atomic(target, lambda p: _xlsx(rows, p, problems))]
-        if kind == "duckdb":
-            return [_atomic(target, lambda p: _duckdb(arrow, p), fresh=True)]
+            files = _parquet(counted(), {t: target / f"{t}.parquet" for t in TABLES})
+        elif kind == "xlsx":
+            _mkdir(target.parent)
+            files = _xlsx(counted(), target, problems)
+        elif kind == "duckdb":
+            _mkdir(target.parent)
+            files = _duckdb(counted(), target)
+        else:
+            raise AssertionError(kind)
     except OSError as exc:
         raise errors.OutputError(f"cannot write {exc.filename or target}: {exc.strerror or exc}") from exc
-    raise AssertionError(kind)
+    return files, counts
 
 
 def _mkdir(path: Path) -> None:
@@ -71,21 +97,42 @@ def _mkdir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
 
 
-def _atomic(path: Path, writer, fresh: bool = False) -> Path:
-    """writer(tmp) beside path, then rename over it: never half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; an export gets a normal file's mode
-    if fresh:  # a database must be created, not opened
-        os.unlink(tmp)
-    try:
-        writer(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        for leftover in (tmp, tmp + ".wal"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
-    return path
+class _Staged:
+    """Temporary files beside their targets, renamed into place by commit();
+    removed if anything fails before."""
+
+    def __init__(self, targets: list[Path], fresh: bool = False):
+        self.targets = targets
+        self.tmp: list[Path] = []
+        for path in targets:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; an export gets a normal file's mode
+            if fresh:  # a database must be created, not opened
+                os.unlink(tmp)
+            self.tmp.append(Path(tmp))
+
+    def __enter__(self) -> list[Path]:
+        return self.tmp
+
+    def __exit__(self, kind, exc, tb):
+        try:
+            if kind is None:
+                for tmp, path in zip(self.tmp, self.targets):
+                    wal = Path(f"{path}.wal")  # an old database's log would replay onto the new one
+                    if wal.exists():
+                        wal.unlink()
+                    os.replace(tmp, path)
+        finally:
+            for tmp in self.tmp:
+                for leftover in (tmp, Path(f"{tmp}.wal")):
+                    leftover.unlink(missing_ok=True)
+        return False
+
+
+def _rows(batch):
+    """A RecordBatch's rows as dicts of Python values (Decimal, date, int, …)."""
+    return batch.to_pylist()
 
 
 # ------------------------------------------------------------------ types
@@ -118,22 +165,23 @@ def _cell(v) -> str:
     return str(v)
 
 
-def _csv(rows: dict[str, list[dict]], path_of, package: Path) -> list[Path]:
-    files = []
-    for t, table in TABLES.items():
-        def writer(p, t=t, table=table):
-            with open(p, "w", encoding="utf-8-sig", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(table.names)
-                for r in rows[t]:
-                    w.writerow([_cell(r.get(c)) for c in table.names])
-        files.append(_atomic(path_of(t), writer))
-    resources = [_resource(TABLES[t], path_of(t).name) for t in TABLES]
-    doc = {"profile": "tabular-data-package", "name": "shenbao-export",
-           "title": "财政项目支出绩效目标申报表 records (shenbao export)", "resources": resources}
-    data = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
-    files.append(_atomic(package, lambda p: p.write_text(data, encoding="utf-8")))
-    return files
+def _csv(chunks, paths: dict[str, Path], package: Path) -> list[Path]:
+    targets = [*paths.values(), package]
+    with _Staged(targets) as tmp, ExitStack() as files:
+        writers = {}
+        for (t, table), p in zip(TABLES.items(), tmp):
+            w = csv.writer(files.enter_context(open(p, "w", encoding="utf-8-sig", newline="")))
+            w.writerow(table.names)
+            writers[t] = w
+        for chunk in chunks:
+            for t, table in TABLES.items():
+                writers[t].writerows([_cell(r[c]) for c in table.names] for r in _rows(chunk[t]))
+        doc = {"profile": "tabular-data-package", "name": "shenbao-export",
+               "title": "财政项目支出绩效目标申报表 records (shenbao export)",
+               "resources": [_resource(TABLES[t], paths[t].name) for t in TABLES]}
+        tmp[-1].write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        files.close()
+    return targets
 
 
 def _resource(table: Table, name: str) -> dict:
@@ -155,71 +203,129 @@ def _resource(table: Table, name: str) -> dict:
 
 # ------------------------------------------------------------------ Parquet
 
-def _parquet(tbl, path: Path) -> None:
+def _parquet(chunks, paths: dict[str, Path]) -> list[Path]:
     import pyarrow.parquet as pq
 
-    pq.write_table(tbl, path)
+    import pyarrow as pa
+
+    targets = list(paths.values())
+    pending: dict[str, list] = {t: [] for t in TABLES}  # chunks gathered into row groups of ROW_GROUP rows
+
+    def flush(t: str) -> None:
+        if pending[t]:
+            writers[t].write_table(pa.Table.from_batches(pending[t]))
+            pending[t] = []
+
+    with _Staged(targets) as tmp, ExitStack() as files:
+        writers = {t: files.enter_context(pq.ParquetWriter(p, arrow_schema(TABLES[t])))
+                   for t, p in zip(TABLES, tmp)}
+        for chunk in chunks:
+            for t, batch in chunk.items():
+                if batch.num_rows:
+                    pending[t].append(batch)
+                    if sum(b.num_rows for b in pending[t]) >= ROW_GROUP:
+                        flush(t)
+        for t in TABLES:
+            flush(t)
+        files.close()
+    return targets
 
 
 # ------------------------------------------------------------------ Excel
 
-def _xlsx_fits(rows: dict[str, list[dict]]) -> None:
-    for t, rs in rows.items():
-        if len(rs) > XLSX_MAX_ROWS:
-            raise errors.UsageError(f"the {t} table has {len(rs):,} rows, more than an Excel sheet holds "
-                                    f"({XLSX_MAX_ROWS:,}): export to .duckdb or .parquet instead")
-
-
-def _xlsx(rows: dict[str, list[dict]], path: Path, problems: list) -> None:
+def _xlsx(chunks, path: Path, problems: list) -> list[Path]:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
 
-    from .export import Problem
-
-    bold, top = Font(bold=True), Alignment(vertical="top")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    formats = {"amount": AMOUNT_FORMAT, "int": "0", "date": "yyyy-mm-dd"}
     wb = Workbook(write_only=True)
-    for t, table in TABLES.items():
-        ws = wb.create_sheet(table.sheet)
-        ws.freeze_panes = "A2"
-        sample = rows[t][:200]
-        widths = {}
-        for i, c in enumerate(table.cols, start=1):
-            longest = max([len(c.head)] + [len(_shown(c, r.get(c.name))) for r in sample])
-            widths[c.name] = min(XLSX_WIDE, 2 + 2 * longest) if c.type in ("text", "code") else \
-                max(12, 2 + 2 * len(c.head))
-            ws.column_dimensions[get_column_letter(i)].width = widths[c.name]
+    sheets = {t: _Sheet(wb, table, problems) for t, table in TABLES.items()}
+    for chunk in chunks:
+        for t, sheet in sheets.items():
+            sheet.append(chunk[t])
+    for sheet in sheets.values():
+        sheet.close()
+    with _Staged([path]) as (tmp,):
+        wb.save(tmp)
+    return [path]
+
+
+class _Sheet:
+    """One table's sheet: Chinese bold header, frozen, autofilter, column widths
+    from the first rows, wrapped long text, number formats, codes in Chinese."""
+
+    def __init__(self, wb, table: Table, problems: list):
+        self.ws = wb.create_sheet(table.sheet)
+        self.ws.freeze_panes = "A2"
+        self.table, self.problems, self.rows = table, problems, 0
+        self.wrapped: set[str] | None = None  # decided by the first rows
+
+    def _start(self, sample: list[dict]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Alignment, Font
+        from openpyxl.utils import get_column_letter
+
+        self.wrap = Alignment(wrap_text=True, vertical="top")
+        self.wrapped = set()
+        for i, c in enumerate(self.table.cols, start=1):
+            longest = max([len(c.head)] + [len(_shown(c, r[c.name])) for r in sample[:200]])
+            width = min(XLSX_WIDE, 2 + 2 * longest) if c.type in ("text", "code") else max(12, 2 + 2 * len(c.head))
+            self.ws.column_dimensions[get_column_letter(i)].width = width
+            if c.long or (c.type == "text" and width >= XLSX_WIDE):
+                self.wrapped.add(c.name)
+        bold = Font(bold=True)
         head = []
-        for c in table.cols:
-            cell = WriteOnlyCell(ws, value=c.head)
-            cell.font, cell.alignment = bold, wrap
+        for c in self.table.cols:
+            cell = WriteOnlyCell(self.ws, value=c.head)
+            cell.font, cell.alignment = bold, self.wrap
             head.append(cell)
-        ws.append(head)
-        for r in rows[t]:
+        self.ws.append(head)
+
+    def append(self, batch) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
+        rows = _rows(batch)
+        if self.wrapped is None:
+            if not rows:
+                return
+            self._start(rows)
+        if self.rows + len(rows) > XLSX_MAX_ROWS:
+            raise errors.UsageError(f"the {self.table.name} table has more than {XLSX_MAX_ROWS:,} rows, more "
+                                    "than an Excel sheet holds: export to .duckdb or .parquet instead")
+        self.rows += len(rows)
+        formats = {"amount": AMOUNT_FORMAT, "date": "yyyy-mm-dd"}
+        # only cells that need a style are cell objects: a plain value is much cheaper
+        for r in rows:
             out = []
-            for c in table.cols:
-                v = r.get(c.name)
+            for c in self.table.cols:
+                v = r[c.name]
                 if c.type in ("text", "code"):
                     v = _shown(c, v) or None
                     if v and len(v) > XLSX_MAX_CELL:
-                        problems.append(Problem(f"{r.get('record_file') or r['record_id']}", "value",
-                                                f"{t}.{c.name}: {len(v):,} characters, more than an Excel "
-                                                f"cell holds; cut to {XLSX_MAX_CELL:,} in the workbook"))
+                        self._clipped(r, c, v)
                         v = v[:XLSX_MAX_CELL - 1] + "…"
-                cell = WriteOnlyCell(ws, value=v)
-                fmt = formats.get(c.type)
-                if c.type == "date" and r.get(f"{c.name}_precision") == "month":
-                    fmt = "yyyy-mm"
-                if fmt:
-                    cell.number_format = fmt
-                cell.alignment = wrap if (c.long or widths[c.name] >= XLSX_WIDE) else top
-                out.append(cell)
-            ws.append(out)
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(table.cols))}{len(rows[t]) + 1}"
-    wb.save(path)
+                    if v and c.name in self.wrapped:
+                        v = WriteOnlyCell(self.ws, value=v)
+                        v.alignment = self.wrap
+                elif c.type in formats and v is not None:
+                    v = WriteOnlyCell(self.ws, value=v)
+                    v.number_format = formats[c.type]
+                    if c.type == "date" and r.get(f"{c.name}_precision") == "month":
+                        v.number_format = "yyyy-mm"
+                out.append(v)
+            self.ws.append(out)
+
+    def _clipped(self, r: dict, c, v: str) -> None:
+        from .export import Problem
+
+        self.problems.append(Problem(r.get("record_file") or r["record_id"], "value",
+                                     f"{self.table.name}.{c.name}: {len(v):,} characters, more than an Excel "
+                                     f"cell holds; cut to {XLSX_MAX_CELL:,} in the workbook"))
+
+    def close(self) -> None:
+        from openpyxl.utils import get_column_letter
+
+        if self.wrapped is None:  # an empty table: the header alone
+            self._start([])
+        self.ws.auto_filter.ref = f"A1:{get_column_letter(len(self.table.cols))}{self.rows + 1}"
 
 
 def _shown(c, v) -> str:
@@ -255,17 +361,22 @@ def ddl(table: Table) -> list[str]:
     return out
 
 
-def _duckdb(arrow: dict, path: Path) -> None:
+def _duckdb(chunks, path: Path) -> list[Path]:
     import duckdb
 
-    con = duckdb.connect(str(path))
-    try:
-        for t, table in TABLES.items():  # declarations first: the others refer to it
-            for stmt in ddl(table):
-                con.execute(stmt)
-            con.register("frame", arrow[t])
-            con.execute(f"INSERT INTO {_q(t)} SELECT * FROM frame")
-            con.unregister("frame")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+    with _Staged([path], fresh=True) as (tmp,):
+        con = duckdb.connect(str(tmp))
+        try:
+            for table in TABLES.values():  # declarations first: the others refer to it
+                for stmt in ddl(table):
+                    con.execute(stmt)
+            for chunk in chunks:  # a chunk's rows refer to its own declarations
+                for t, batch in chunk.items():
+                    if batch.num_rows:
+                        con.register("frame", batch)
+                        con.execute(f"INSERT INTO {_q(t)} SELECT * FROM frame")
+                        con.unregister("frame")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    return [path]
