@@ -60,6 +60,7 @@ def leaves(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 _MISSING = object()
+MISSING = _MISSING  # what lookup() returns for a path the record does not have
 
 
 def lookup(obj: Any, path: str) -> Any:

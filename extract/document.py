@@ -39,6 +39,7 @@ class Options:
     max_pages: int = DEFAULT_MAX_PAGES
     max_pixels: int = DEFAULT_MAX_PIXELS
     force_ocr: bool = False  # OCR every page even when it has a text layer
+    templates_dir: str | None = None  # a folder of form templates instead of the shipped ones
 
 
 @dataclass

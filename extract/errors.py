@@ -36,6 +36,8 @@ InvalidRecord = _error("InvalidRecord", "E_INVALID_RECORD",
 OutputError = _error("OutputError", "E_OUTPUT", "check that OUTDIR is writable and the disk has space")
 Timeout = _error("Timeout", "E_TIMEOUT", "raise --timeout if the document is genuinely large")
 OutOfMemory = _error("OutOfMemory", "E_MEMORY", "raise --max-memory or split the file")
+TemplateError = _error("TemplateError", "E_TEMPLATE",
+                       "fix the template file and key the message names (shenbao templates check DIR)")
 UsageError = _error("UsageError", "E_USAGE",
                     "check the command's arguments (shenbao COMMAND --help)")
 MissingDependency = _error("MissingDependency", "E_MISSING_DEPENDENCY",

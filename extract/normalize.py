@@ -20,6 +20,7 @@ import re
 import unicodedata
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -357,10 +358,24 @@ _HTML_BOX_RE = re.compile(r"<input\b[^>]*>", re.I)
 _BRACKET_BOX_RE = re.compile(r"[\[【(]\s*([xX√✓✔☑■]?)\s*[\]】)]")
 
 
+# A box or tick drawn with a symbol font (Wingdings, Wingdings 2) reaches the
+# text layer as the letter the font maps it to: þ ý ü (Wingdings ☑ ☒ ✓),
+# R T P (Wingdings 2 ☑ ☒ ✓), ¨ o £ (the empty boxes). Read as marks only
+# where they stand alone between Chinese text, spaces and other marks.
+_FONT_TICKS, _FONT_BOXES = "þýüRTP", "¨£"
+_FONT_MARK_RE = re.compile(
+    rf"(?:(?<=^)|(?<=[\s\u3400-\u9fff☐□☑■√]))([{_FONT_TICKS}{_FONT_BOXES}])(?=$|[\s\u3400-\u9fff☐□☑■√])")
+
+
+def _font_marks(s: str) -> str:
+    return _FONT_MARK_RE.sub(lambda m: "☐" if m.group(1) in _FONT_BOXES else "☑", s)
+
+
 def _canonical_marks(text: str) -> str:
     """NFKC; HTML ``<input type="checkbox">`` and bracket boxes (``[x]``, ``[ ]``,
-    ``(√)``, ``()``) → the glyphs ☑ / ☐."""
-    s = _nfkc(text)
+    ``(√)``, ``()``) → the glyphs ☑ / ☐; ticks and boxes of symbol fonts
+    (``新增项目£ 延续项目R``, ``þ``) likewise."""
+    s = _font_marks(_nfkc(text))
     s = _HTML_BOX_RE.sub(lambda m: "☑" if re.search(r"\bchecked\b", m.group(), re.I)
                          else "☐", s)
     return _BRACKET_BOX_RE.sub(lambda m: "☑" if m.group(1) else "☐", s)
@@ -546,17 +561,22 @@ def strip_label(text: str | None, labels: list[str]) -> str:
 _LABEL_NOTE_RE = re.compile(r"\([^()]*(?:盖章|签章|签字|万元|元)[^()]*\)")
 
 
-def normalize_label(text: str | None) -> str:
-    """A printed label in the form used to compare labels: whitespace, leading
-    numbering, colons and bracketed unit/seal notes removed, NFKC.
-    ``(一) 财政拨款：`` → ``财政拨款``; ``填报单位（盖章）`` → ``填报单位``;
-    ``项目资金申请(万元)`` → ``项目资金申请`` (see label_unit for the unit)."""
-    s = re.sub(r"\s+", "", text or "")
+@lru_cache(maxsize=65536)
+def _normalize_label(text: str) -> str:
+    s = re.sub(r"\s+", "", text)
     s = strip_enumeration(s)  # before NFKC, which turns ① into a bare 1
     s = re.sub(r"\s+", "", _nfkc(s))
     s = strip_enumeration(s)
     s = _LABEL_NOTE_RE.sub("", s)
     return s.replace(":", "")
+
+
+def normalize_label(text: str | None) -> str:
+    """A printed label in the form used to compare labels: whitespace, leading
+    numbering, colons and bracketed unit/seal notes removed, NFKC.
+    ``(一) 财政拨款：`` → ``财政拨款``; ``填报单位（盖章）`` → ``填报单位``;
+    ``项目资金申请(万元)`` → ``项目资金申请`` (see label_unit for the unit)."""
+    return _normalize_label(text or "")
 
 
 def _snap_key(s: str) -> str:

@@ -1,4 +1,10 @@
-"""One document in, records out: the library's entry point."""
+"""One document in, records out: the library's entry point.
+
+    read_document   file → Document + its pages (PageLayout: the one page model)
+    records_from    pages → one validated record per declaration:
+                    segment → detect the template → map (extract/mapping/) →
+                    normalize (record.py) → checks → review → schema
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,9 @@ from pathlib import Path
 
 from . import errors
 from .checks import run_checks
-from .document import Options, open_document
-from .mapping import Segment, detect_variant, map_segment, split_declarations, stream, title_part
+from .document import Document, Options, open_document
+from .layout import PageLayout
+from .mapping import Segment, detect_variant, lookalike, map_segment, split_declarations, stream, title_part
 from .record import build_record, validate
 from .template import Template, load_templates
 
@@ -18,44 +25,57 @@ try:
 except Exception:  # running from a checkout that was never installed
     TOOL_VERSION = "0+unknown"
 
-MIN_VARIANT_SCORE = 0.35  # below this, no template fits: best effort + warning
+MIN_VARIANT_SCORE = 0.35  # below this, no template fits: best effort, flagged template_mismatch
 NOT_A_FORM_SCORE = 0.15  # below this and no form title: not a declaration
-
-PART_NAMES = {"overview": "项目总体情况", "targets": "绩效目标", "safeguards": "制度保障"}
 
 
 def extract_file(path: str | Path, options: Options | None = None,
                  templates: tuple[Template, ...] | None = None) -> list[dict]:
     """Read one file and return one validated record per declaration in it.
     Raises a ShenbaoError (with a code) when the file cannot give any record."""
-    templates = templates or load_templates()
+    doc, pages = read_document(path, options)
+    return records_from(doc, pages, templates)
+
+
+def read_document(path: str | Path, options: Options | None = None) -> tuple[Document, list[PageLayout]]:
+    """The document and its pages, read (text layer or OCR) but not mapped."""
     doc = open_document(path, options)
-    pages = list(doc.pages())
+    return doc, list(doc.pages())
+
+
+def records_from(doc: Document, pages: list[PageLayout], templates: tuple[Template, ...] | None = None,
+                 trace: list | None = None) -> list[dict]:
+    """Pages of a read document → one validated record per declaration. With
+    `trace` (a list), each declaration's raw fields and template are appended
+    to it (what `shenbao explain` shows)."""
+    templates = templates or load_templates(doc.options.templates_dir)
     page_warnings = [w for p in pages for w in p.warnings]
     bad_pages = [i for i in doc.info if i.kind == "error"]
     items = stream(pages)
     if not any(getattr(it, "text", None) or getattr(it, "cells", None) for it in items):
         if bad_pages:
-            raise errors.CorruptFile(
-                f"{doc.path.name}: no page could be read ({bad_pages[0].note})")
+            raise errors.CorruptFile(f"{doc.path.name}: no page could be read ({bad_pages[0].note})")
         raise errors.NotDeclaration(f"{doc.path.name}: no text found on any page"
                                     + (f" ({page_warnings[0]})" if page_warnings else ""))
-    segments = split_declarations(items, templates)
-    records = []
-    for seg in segments:
+    records, refused = [], []
+    for seg in split_declarations(items, templates):
         tpl, score, scores = detect_variant(seg, templates)
-        has_title = any(title_part(t, templates) is not None for t in _lines(seg))
+        has_title = any(title_part(t, templates) is not None for t in seg.lines())
+        other = lookalike(seg, templates)
+        if other and not has_title:
+            refused.append(other)
+            continue  # a self-evaluation, a department-level form, a cover letter …
         if score < NOT_A_FORM_SCORE and not has_title:
             continue  # a cover sheet or stray page, not a declaration
-        rec = _record(seg, tpl, score, scores)
-        records.append(rec)
+        records.append(_record(seg, tpl, score, scores, other, trace))
     if not records:
-        raise errors.NotDeclaration(
-            f"{doc.path.name} is not a 财政项目支出绩效目标申报表 (no form title, no known labels)")
+        why = f" ({refused[0]})" if refused else " (no form title, no known labels)"
+        raise errors.NotDeclaration(f"{doc.path.name} is not a 财政项目支出绩效目标申报表{why}")
     kinds: dict[str, list[int]] = {}
     for info in doc.info:
         kinds.setdefault(info.kind, []).append(info.number)
     for n, rec in enumerate(records, start=1):
+        mine = set(rec["source"]["pages"])
         rec["source"] = {
             "file": doc.path.name,
             "sha256": doc.sha256,
@@ -65,15 +85,15 @@ def extract_file(path: str | Path, options: Options | None = None,
             "declaration": n,
             "declarations_in_file": len(records),
             "variant_scores": rec["source"]["variant_scores"],
+            "coverage": rec["source"]["coverage"],
             "ocr_engine": doc.options.ocr_engine if any(k != "text" for k in kinds) else None,
             "tool": f"shenbao {TOOL_VERSION}",
             # what boxes are measured on: every page's size in PDF points (an image
             # page: its pixels at the dpi it was read at), so a viewer can scale them
             "page_sizes": [{"page": p.number, "width": round(p.width, 2), "height": round(p.height, 2),
                             "kind": p.kind, "dpi": p.dpi, "rotation": p.rotation}
-                           for p in pages if p.number in rec["source"]["pages"]],
+                           for p in pages if p.number in mine],
         }
-        mine = set(rec["source"]["pages"])
         lost = [f"page {b.number}: unreadable, skipped ({b.note})" for b in bad_pages]
         rec["warnings"] = [w for w in page_warnings if _page_of(w) in mine or _page_of(w) is None] \
             + lost + rec["warnings"]
@@ -84,12 +104,6 @@ def extract_file(path: str | Path, options: Options | None = None,
     return records
 
 
-def _lines(seg: Segment):
-    from .layout import TextLine
-
-    return [it.text for it in seg.items if isinstance(it, TextLine)]
-
-
 def _page_of(warning: str) -> int | None:
     if warning.startswith("page "):
         head = warning[5:].split(":", 1)[0]
@@ -98,23 +112,25 @@ def _page_of(warning: str) -> int | None:
     return None
 
 
-def _record(seg: Segment, tpl: Template, score: float, scores: dict) -> dict:
+def _record(seg: Segment, tpl: Template, score: float, scores: dict, lookalike_why: str | None = None,
+            trace: list | None = None) -> dict:
     mapped = map_segment(seg, tpl)
+    if trace is not None:
+        trace.append((mapped, tpl))
     rec, prov = build_record(mapped)
     f = mapped.findings
-    if score < MIN_VARIANT_SCORE:
+    if lookalike_why:
+        f.flag(None, "template_mismatch", f"this may not be a declaration: it {lookalike_why}")
+        f.warnings.insert(0, f.warnings.pop())
+    elif score < MIN_VARIANT_SCORE:
         f.flag(None, "template_mismatch", f"no form template matched well (best {tpl.id} at {score:.2f}); "
                "best-effort record, check every field")
         f.warnings.insert(0, f.warnings.pop())
-    seen_parts = {title_part(t, [tpl]) for t in _lines(seg)} - {None}
-    for part, name in PART_NAMES.items():
+    seen_parts = {title_part(t, [tpl]) for t in seg.lines()} - {None}
+    for part, name in tpl.part_names.items():
         if part in tpl.parts and seen_parts and part not in seen_parts:
             f.warn(f"part {name} not found in this declaration")
-    for spec in tpl.tables:
-        if spec.key in rec and not rec[spec.key]:
-            f.flag(spec.key, "not_found", "table not found",
-                   warning=f"{spec.key}: table not found")
-    rec["checks"] = run_checks(rec)
+    rec["checks"] = run_checks(rec, tpl.checks)
     for c in rec["checks"]:
         if not c["passed"]:
             f.warn(f"check {c['id']} failed: {c['detail']}")
@@ -122,7 +138,8 @@ def _record(seg: Segment, tpl: Template, score: float, scores: dict) -> dict:
                 where = prov.get(path) or {}
                 f.flag(path, "check_failed", c["detail"], page=where.get("page"), bbox=where.get("bbox"),
                        warning=False, check=c["id"])
-    rec["source"] = {"pages": seg.pages, "variant_scores": {k: round(v, 3) for k, v in scores.items()}}
+    rec["source"] = {"pages": seg.pages, "variant_scores": {k: round(v, 3) for k, v in scores.items()},
+                     "coverage": round(mapped.coverage, 4)}
     rec["provenance"] = prov
     rec["warnings"] = f.warnings
     rec["review"] = f.as_list()

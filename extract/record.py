@@ -76,6 +76,8 @@ class Builder:
             "method": raw.method,
             "confidence": round(conf, 3),
         }
+        if raw.label:
+            self.prov[path]["label"] = raw.label.strip()
         if conf < REVIEW_BELOW:
             self.f.flag(path, "low_confidence", f"confidence {conf:.2f}", where=raw,
                         warning=f"{path}: low confidence {conf:.2f}, needs review")
@@ -195,9 +197,9 @@ class Builder:
             if spec.key in self.rec:
                 self.rec[spec.key] = out
             if spec.total:
-                raw = self.m.totals.get(spec.total["key"])
+                raw = self.m.totals.get(spec.total.key)
                 if raw is not None:
-                    path = spec.total["key"]
+                    path = spec.total.key
                     self.rec[path] = self._amount(path, raw, self.unit)
                     self._prov(path, raw)
 
@@ -248,20 +250,30 @@ class Builder:
         self.form()
         self.fields()
         self.tables()
-        self.rec["extra"] = {}
-        for label, raw in self.m.extra.items():
-            amount = parse_amount(raw.text, raw.unit or self.unit) if _money_label(label) else None
-            self.rec["extra"][label] = amount if amount is not None else clean_text(raw.text)
+        self.extra()
         return self.rec
+
+    def extra(self) -> None:
+        """Printed labels no record key has, with their values: money as a
+        number in 元, the rest as printed; a table column as the list of its
+        values in row order."""
+        money = self.m.template.money_words
+        out = {}
+        for label, val in self.m.extra.items():
+            if isinstance(val, list):
+                out[label] = [clean_text(r.text) or None if r is not None else None for r in val]
+                continue
+            amount = None
+            if val.amount or any(w in label for w in money):
+                amount = parse_amount(val.text, val.unit or self.unit)
+            out[label] = amount if amount is not None else clean_text(val.text)
+            self.f.carry(f"extra.{label}", val.flags, where=val)
+        self.rec["extra"] = out
 
 
 def _placeholder(text: str | None) -> bool:
     """Printed nothing a value could be read from: blank, a dash, a slash, 无."""
     return clean_text(text) in ("", "-", "--", "---", "----", "/", "无", "—", "——")
-
-
-def _money_label(label: str) -> bool:
-    return any(w in label for w in ("金额", "资金", "预算", "拨款", "经费", "万元", "（元）", "(元)"))
 
 
 def build_record(mapped: Mapped) -> tuple[dict, dict]:

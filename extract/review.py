@@ -131,13 +131,18 @@ class Findings:
 def covers(entry_path: str | None, reason: str, leaf: str, missing_row: bool = False) -> bool:
     """Whether a review entry names a field: the field itself, an object or
     list entry holding it (`indicators[3]` covers `indicators[3].target`), its
-    list when the row is missing from the record, or the whole record when no
-    template fits (`template_mismatch`)."""
+    list when the row is missing from the record, the whole record when no
+    template fits (`template_mismatch`); and a golden leaf that is an empty
+    object (`extra: {}`) when the entry names something inside it."""
     if reason == "template_mismatch":
         return True
     if entry_path is None:
         return False
     if leaf == entry_path or leaf.startswith(entry_path + "."):
+        return True
+    if entry_path.startswith(leaf + ".") or entry_path.startswith(leaf + "["):
+        # an empty object or list of the golden record (extra: {}) is wrong
+        # because of the entry the review names inside it
         return True
     if leaf.startswith(entry_path + "["):  # the list itself: only rows the record lacks
         return missing_row

@@ -16,6 +16,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="财政项目支出绩效目标申报表 (PDF / TIFF / PNG / JPEG) → validated JSON records.")
 samples_app = typer.Typer(no_args_is_help=True, help="Build sample declarations with golden records.")
 app.add_typer(samples_app, name="samples")
+templates_app = typer.Typer(no_args_is_help=True, help="Form templates: check a folder of them.")
+app.add_typer(templates_app, name="templates")
 
 
 def _err(msg: str) -> None:
@@ -268,6 +270,40 @@ def samples_contact_sheet(
     from pipelines.samples.contact import contact_sheet
 
     typer.echo(contact_sheet(sample_dir, out, columns=columns))
+
+
+@templates_app.command("check")
+def templates_check(
+    directory: Path = typer.Argument(..., help="a folder of template files (*.yaml; _*.yaml are shared parts)"),
+) -> None:
+    """Load every template of a folder as extraction would, and report each one or
+    the first error (E_TEMPLATE names the file and the key)."""
+    from extract.template import load_dir
+
+    for t in load_dir(directory):
+        n_fields = sum(1 for f in t.all_fields() if f.key)
+        typer.echo(f"{t.path.name}: {t.id} ({t.name}): {n_fields} fields, {len(t.tables)} tables, "
+                   f"{len(t.checks)} checks, {len(t.detect)} detect labels")
+
+
+@app.command()
+def explain(
+    file: Path = typer.Argument(..., help="a declaration file (PDF, TIFF, PNG, JPEG)"),
+    field_path: str = typer.Option(..., "--field", help="a record path: funding.total_budget, indicators[2].target"),
+    declaration: int = typer.Option(1, "--declaration", help="which declaration of a file holding several"),
+    ocr: str = OCR_OPT,
+    templates: Optional[Path] = typer.Option(None, "--templates", help="a folder of form templates"),
+) -> None:
+    """How one value took its way from the page to the record: the cells it was read
+    from, the label and the template's label that matched, the rule, the printed text,
+    the normalized value and the review entries that name it."""
+    from extract.document import Options
+    from pipelines.explain import explain as run
+
+    opts = _reading_options(ocr, None, False, 2000, 200_000_000)
+    opts.templates_dir = str(templates) if templates else None
+    for line in run(file, field_path, opts, declaration):
+        typer.echo(line)
 
 
 def main() -> None:

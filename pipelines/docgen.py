@@ -1,5 +1,5 @@
 """The generated parts of docs/record.md (every field of extract/schema.json with
-its type and description) and docs/export.md (every exported table and column,
+its type and description; the templates' shared checks) and docs/export.md (every exported table and column,
 from pipelines/export_tables.py). The prose around them is written by hand;
 tests/test_docs.py fails when a generated part is out of date.
 
@@ -19,7 +19,8 @@ from extract.record import SCHEMA_PATH
 from .export_tables import DUCKDB, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = {"fields": ROOT / "docs" / "record.md", "tables": ROOT / "docs" / "export.md"}
+DOCS = {"fields": ROOT / "docs" / "record.md", "checks": ROOT / "docs" / "record.md",
+        "tables": ROOT / "docs" / "export.md"}
 BEGIN = "<!-- BEGIN GENERATED {name}: python -m pipelines.docgen -->"
 END = "<!-- END GENERATED {name} -->"
 
@@ -98,6 +99,29 @@ def fields_md() -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ checks
+
+def checks_md() -> str:
+    """The shared checks of the templates (extract/templates/_common.yaml)."""
+    from extract.checks import checks_for
+
+    lines = ["| id | name | what is compared |", "|---|---|---|"]
+    for c in checks_for(None):
+        if c.kind == "sum":
+            what = f"`{c.total}` = " + " + ".join(f"`{p}`" for p in c.parts)
+            if c.zero_if_missing:
+                what += "; not printed counts as 0: " + ", ".join(f"`{p}`" for p in c.zero_if_missing)
+            if c.when:
+                what += "; run only when " + ", ".join(f"`{p}`" for p in c.when) + " is printed"
+        elif c.kind == "product":
+            what = (f"in every row i of `{c.each}` (id `{c.id}[i]`): "
+                    + " × ".join(f"`{f}`" for f in c.factors) + f" = `{c.equals}`")
+        else:
+            what = f"`{c.first}` not after `{c.second}` (a month-only date to the month)"
+        lines.append(f"| `{c.id}` | {c.name} | {what} |")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------ export tables
 
 def tables_md() -> str:
@@ -118,7 +142,7 @@ def tables_md() -> str:
 
 # ------------------------------------------------------------------ files
 
-GENERATORS = {"fields": fields_md, "tables": tables_md}
+GENERATORS = {"fields": fields_md, "checks": checks_md, "tables": tables_md}
 
 
 def _block(name: str, text: str) -> str:

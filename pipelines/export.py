@@ -30,10 +30,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 
 from extract import errors
-from extract.checks import CHECK_NAMES
 from extract.record import ROW_KEYS, STAGE_KEYS, validate
 
 from .export_tables import AMOUNT_MAX, DATE_KEYS, FUNDING_HEADS, PROJECT_HEADS, TABLE_NAMES, TABLES
@@ -153,6 +153,8 @@ def _bad_provenance(prov: dict) -> str | None:
             return f"provenance/{path}/bbox: {bbox!r} is not four numbers"
         if not isinstance(p["method"], str) or not _number(p["confidence"]) or p["confidence"] < 0:
             return f"provenance/{path}: method must be text and confidence a number ≥ 0"
+        if not isinstance(p.get("label", ""), str):
+            return f"provenance/{path}/label: {p['label']!r} is not text"
     return None
 
 
@@ -331,7 +333,8 @@ class _Rows:
                                             "documents": r.get("documents"), "measures": r.get("measures"),
                                             **{s: stages.get(s) for s in STAGE_KEYS}})
         for i, c in enumerate(checks, start=1):
-            self.rows["checks"].append({**key, "row": i, "check_id": c["id"], "name": check_name(c["id"]),
+            self.rows["checks"].append({**key, "row": i, "check_id": c["id"],
+                                        "name": check_name(c["id"], form.get("variant")),
                                         "passed": c["passed"], "fields": ", ".join(c.get("fields") or []),
                                         "detail": c.get("detail")})
         for i, e in enumerate(review, start=1):
@@ -347,7 +350,7 @@ class _Rows:
             self.rows["fields"].append({
                 **key, "path": path, "table_name": table, "table_row": trow,
                 "value": _text(value_at(rec, path)), "page": p.get("page") or None, **_bbox(p.get("bbox")),
-                "method": p.get("method"), "confidence": p.get("confidence")})
+                "method": p.get("method"), "confidence": p.get("confidence"), "label": p.get("label")})
         n = 0
         for label, v in (rec.get("extra") or {}).items():
             for element, item in (enumerate(v, start=1) if isinstance(v, list) else [(None, v)]):
@@ -368,10 +371,21 @@ def _bbox(b) -> dict:
     return dict(zip(names, b)) if b else dict.fromkeys(names)
 
 
-def check_name(check_id: str) -> str:
-    """The Chinese name of a check id (price_times_quantity[2] → 第 3 行：单价 × 数量 = 明细金额)."""
+@lru_cache(maxsize=64)
+def _check_names(variant: str | None) -> dict[str, str]:
+    from extract.checks import checks_for
+
+    return {c.id: c.name for c in checks_for(variant)}
+
+
+def check_name(check_id: str, variant: str | None = None) -> str:
+    """The Chinese name of a check id, from the checks of the record's template
+    (price_times_quantity[2] → 第 3 行：单价乘以数量等于明细金额); the id itself
+    when no template knows it."""
     base, _, index = check_id.partition("[")
-    name = CHECK_NAMES.get(base, check_id)
+    name = _check_names(variant).get(base)
+    if name is None:
+        return check_id
     return f"第 {int(index.rstrip(']')) + 1} 行：{name}" if index.rstrip("]").isdigit() else name
 
 

@@ -210,7 +210,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
     Table("checks", "校验结果", "One row per consistency check run (checks[]).", (
         RECORD_ID, ROW,
         Col("check_id", "校验编号", field="checks[].id"),
-        Col("name", "校验项", doc="The check's name in Chinese (extract/checks.py CHECK_NAMES)."),
+        Col("name", "校验项", doc="The check's name in Chinese, from the record's template (`checks` in extract/templates/)."),
         Col("passed", "是否通过", "bool", field="checks[].passed"),
         Col("fields", "涉及字段", field="checks[].fields", doc="Here joined with ', '."),
         Col("detail", "说明", field="checks[].detail", long=True),
@@ -240,6 +240,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         *BBOX,
         Col("method", "识读方式", field="provenance.method"),
         Col("confidence", "置信度", "float", field="provenance.confidence"),
+        Col("label", "所在栏目", field="provenance.label"),
     ), ("record_id", "path")),
     Table("extra", "其他栏目", "One row per value under a printed label no template field takes (extra).", (
         RECORD_ID,

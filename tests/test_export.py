@@ -290,10 +290,15 @@ def test_xlsx_types_layout_and_chinese(real, tmp_path):
     wb.close()
 
 
-def test_check_names():
-    assert check_name("total_equals_budget") == "金额合计 = 项目总预算"
-    assert check_name("price_times_quantity[2]") == "第 3 行：单价 × 数量 = 明细金额"
-    assert check_name("some_new_check") == "some_new_check"
+def test_check_names_come_from_the_template():
+    from extract.checks import checks_for
+
+    names = {c.id: c.name for c in checks_for("sh-district-2020")}
+    assert check_name("total_equals_budget", "sh-district-2020") == names["total_equals_budget"]
+    assert not names["total_equals_budget"].isascii()
+    assert check_name("price_times_quantity[2]", "sh-district-2020") == \
+        f"第 3 行：{names['price_times_quantity']}"
+    assert check_name("some_new_check", "sh-district-2020") == "some_new_check"
 
 
 def test_review_fields_warnings_pages_tables(real):
@@ -315,7 +320,8 @@ def test_review_fields_warnings_pages_tables(real):
     one = fl[(fl["path"] == "funding.total_budget")].iloc[0]
     rec = recs[ids[one["record_id"]]]
     prov = rec["provenance"]["funding.total_budget"]
-    assert (one["page"], one["method"], one["confidence"]) == (prov["page"], prov["method"], prov["confidence"])
+    assert (one["page"], one["method"], one["confidence"], one["label"]) == \
+        (prov["page"], prov["method"], prov["confidence"], prov["label"])
     assert float(one["value"]) == rec["funding"]["total_budget"]
     row = fl[fl["path"] == "indicators[0].target"].iloc[0]
     assert (row["table_name"], row["table_row"]) == ("indicators", 1)
@@ -502,7 +508,9 @@ def test_flat_tables(outdir):
     rid = record_id({"source": {"sha256": "f" * 64, "declaration": 2}})
     assert sg.loc[(rid, 1), ["planning", "implementation", "completion"]].tolist() == [True, False, False]
     assert len(t["checks"]) == 4 and t["checks"]["passed"].tolist().count(False) == 2
-    assert set(t["checks"]["name"]) == {"明细金额之和 = 金额合计", "第 1 行：单价 × 数量 = 明细金额"}
+    assert set(t["checks"]["name"]) == {check_name("items_sum_to_total", "sh-district-2020"),
+                                        check_name("price_times_quantity[0]", "sh-district-2020")}
+    assert all(not n.isascii() for n in t["checks"]["name"])
     assert (t["budget_items"]["record_id"] == rid).sum() == 0  # the second has none
     ex = t["extra"][t["extra"]["record_id"] == rid]
     assert ex[["row", "label", "element", "value"]].astype(object).where(ex.notna(), None).values.tolist() == [
@@ -703,6 +711,8 @@ def test_cli_export(outdir, tmp_path):
     {"page": 1, "bbox": None, "method": "text", "confidence": -0.1},
     {"page": 1, "bbox": None, "method": "text", "confidence": "high"},
     {"page": 1, "bbox": None, "method": "text"},
+    {"page": 1, "bbox": None, "method": "text", "confidence": 1.0, "label": "一、项目总预算"},
+    {"page": 1, "bbox": None, "method": "text", "confidence": 1.0, "label": 3},
     "text",
 ])
 def test_provenance_check_agrees_with_the_schema(entry):

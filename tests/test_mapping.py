@@ -192,7 +192,7 @@ def test_stream_orders_by_position():
 
 
 def test_ocr_year_line_with_broken_digits():
-    from extract.mapping import _ocr_year_line
+    from extract.mapping import ocr_year_line as _ocr_year_line
 
     assert _ocr_year_line("(20:15年)") == "2015"
     assert _ocr_year_line("（2020年度）") == "2020"

@@ -1,0 +1,216 @@
+"""Pass 4: account for everything.
+
+Every span of printed text ends in exactly one place: a field value, a label,
+the template's known boilerplate, `extra` (a label with a value), or a review
+entry `unread_text` with its page and box. Every field the template expects
+and the form did not give is a review entry `not_found`. A value that holds
+another label's text is split where the split is certain, else named
+`suspect_value`. The share of printed characters accounted for is the
+record's `source.coverage`."""
+
+from __future__ import annotations
+
+import re
+
+from ..normalize import normalize_label
+from .model import Raw
+from .state import State
+
+_PAIR = re.compile(r"([^\s：:，,。；;]{2,16}?)\s*[：:]\s*")
+_UNREAD_SHOWN = 80  # characters of unread text quoted in the review entry
+
+
+def account(st: State) -> None:
+    _leftover_spans(st)
+    _suspect_values(st)
+    _shared_spans(st)
+    _extra_columns(st)
+    _expected(st)
+    _expected_header(st)
+    _tables(st)
+    st.out.coverage = st.ledger.coverage()
+
+
+def _leftover_spans(st: State) -> None:
+    for span in st.ledger.unclaimed():
+        text = span.text.strip()
+        if st.ctx.is_boilerplate(text):
+            st.ledger.claim(span, "boilerplate")
+            continue
+        pairs = labeled_pairs(text)
+        if pairs:
+            for label, value in pairs:
+                m = st.ctx.top.match(label, fuzzy=span.method.startswith("ocr"))
+                raw = Raw(value, span.page, span.bbox, span.confidence, span.method,
+                          flags=list(span.flags), label=label, rule="leftover", sources=[span])
+                if m is not None and m.spec.key and m.score >= 1.0 and not m.spec.subfields:
+                    if m.spec.key not in st.out.fields:
+                        st.set(m.spec, raw)
+                        continue
+                known = normalize_label(label) in st.ctx.extra_labels or (m is not None and not m.spec.key)
+                st.extra(label, raw, known=known)
+            continue
+        shown = re.sub(r"\s+", " ", text)
+        if len(shown) > _UNREAD_SHOWN:
+            shown = shown[:_UNREAD_SHOWN - 1] + "…"
+        st.out.findings.flag(None, "unread_text", shown, where=span,
+                             warning=f"page {span.page}: printed text read into no field: {shown}")
+
+
+def labeled_pairs(text: str) -> list[tuple[str, str]]:
+    """`填表人：张敏  填报日期：2016年11月20日` → [(填表人, 张敏), (填报日期, 2016年11月20日)];
+    [] when the text does not start with a label and a colon."""
+    t = text.strip()
+    ms = list(_PAIR.finditer(t))
+    if not ms or ms[0].start() != 0:
+        return []
+    out = []
+    for n, m in enumerate(ms):
+        end = ms[n + 1].start() if n + 1 < len(ms) else len(t)
+        value = t[m.end():end].strip()
+        out.append((m.group(1), value))
+    # a colon inside a value (a time 10:30) is not a new pair: keep pairs whose label is no number
+    return [(lab, v) for lab, v in out if not re.fullmatch(r"[\d.]+", lab)]
+
+
+# fields whose values are short names or numbers: another label inside one is
+# text of a neighbouring cell (free text and project names may name anything)
+_SHORT_FIELDS = ("project.department", "project.implementer", "project.manager", "project.contact",
+                 "project.phone", "project.nature", "project.start_date", "project.end_date")
+
+
+def _suspect_values(st: State) -> None:
+    """A value holding another label's text (`坝塘镇主管部门编码`): named for
+    review."""
+    labels = sorted({lab for lab in st.ctx.top.keys if len(lab) >= 3}, key=len, reverse=True)
+    values = [(k, st.out.fields.get(k)) for k in _SHORT_FIELDS]
+    values += [(f"form.{k}", st.out.header.get(k)) for k in ("filing_unit",)]
+    values += [(k, raw) for k, raw in st.out.fields.items() if k.startswith("funding.")]
+    flagged = set()
+    for key, raw in values:
+        if raw is None or not raw.text.strip():
+            continue
+        spec = st.out.specs.get(key)
+        own = set(spec.norm_labels) if spec else set()
+        flat = normalize_label(raw.text)
+        for lab in labels:
+            if lab not in flat or flat == lab or (lab in own and not flat.find(lab, 1) > 0):
+                continue  # (its own label: only printed again inside the value)
+            st.out.findings.flag(key, "suspect_value",
+                                 f"the value '{raw.text.strip()[:40]}' holds the label '{lab}'", where=raw)
+            flagged.add(key)
+            break
+    # a value that begins with its own label (the scan merged label and value), or
+    # with another label and a colon (a neighbour's label and value)
+    long_labels = [lab for lab in labels if len(lab) >= 4]
+    for key, raw in st.out.fields.items():
+        spec = st.out.specs.get(key)
+        if key in flagged or not raw.text.strip() or spec is None:
+            continue
+        flat = normalize_label(raw.text)
+        bare = re.sub(r"\s+", "", raw.text)
+        lab = next((lab for lab in spec.norm_labels if len(lab) >= 4 and flat.startswith(lab) and flat != lab),
+                   None)
+        lab = lab or next((lab for lab in long_labels if re.match(re.escape(lab) + r"[：:]", bare)), None)
+        if lab:
+            st.out.findings.flag(key, "suspect_value", f"the value begins with the label '{lab}'", where=raw)
+
+
+def _shared_spans(st: State) -> None:
+    """One printed cell read into two fields (a rule the scan lost merged two
+    cells, or two rows of a table): both are in doubt."""
+    for span, paths in st.ledger.shared():
+        for path in paths:
+            if "[]" in path:
+                continue  # a merged cell carried down over the rows it spans
+            others = [p for p in paths if p != path]
+            st.out.findings.flag(path, "suspect_value",
+                                 f"its text was also read into {', '.join(others[:3])}", where=span)
+
+
+def _extra_columns(st: State) -> None:
+    """Table columns no record key has: each into `extra` as the list of its
+    values, and named for review (a column the template does not know)."""
+    for key, col in st.out.extra_columns.items():
+        if not any(r is not None and r.text.strip() for r in col):
+            continue
+        first = next(r for r in col if r is not None)
+        st.out.extra.setdefault(key, col)
+        st.out.findings.flag(f"extra.{key}", "low_confidence",
+                             f"column '{key}' is not in the template; its values are kept in extra",
+                             where=first)
+
+
+def _expected(st: State) -> None:
+    """Fields and tables the template expects that the form did not give."""
+    out, t = st.out, st.ctx.t
+    for path in t.expected_paths():
+        if path.startswith("extra."):
+            if path[6:] not in out.extra:
+                out.findings.flag(path, "not_found", "the template expects this label; the form gave nothing")
+            continue
+        raw = out.fields.get(path)
+        spec = out.specs.get(path)
+        if path in out.found_labels or raw is not None:
+            if raw is not None and not raw.text.strip() and spec is not None and spec.type != "choice" \
+                    and path != getattr(spec, "end_key", None):
+                out.findings.flag(path, "not_found", "its label is printed, but no value was read", where=raw)
+            continue
+        if any(_range_end(s, path) for s in out.specs.values()):
+            continue  # the end date of a range printed under the start's label
+        out.findings.flag(path, "not_found", "the template expects this field; the form gave nothing")
+    for spec in t.tables:
+        if spec.optional or out.rows.get(spec.key):
+            continue
+        out.findings.flag(spec.key, "not_found", "table not found", warning=f"{spec.key}: table not found")
+    if "year" not in out.header:
+        out.findings.flag("form.year", "not_found", "the form's year line was not found")
+
+
+def _expected_header(st: State) -> None:
+    out = st.out
+    for key in st.ctx.t.expect_header:
+        if key == "amount_unit":
+            if "amount_unit" not in out.header and out.label_unit is None:
+                out.findings.flag("form.amount_unit", "not_found", "no 金额单位 was found (line or label)")
+        elif key not in out.header:
+            out.findings.flag(f"form.{key}", "not_found", f"the {key} line was not found")
+
+
+def _tables(st: State) -> None:
+    """Per table read: every row has the columns the template expects, the
+    heading over it where the form prints several tables, and its total row."""
+    out, t = st.out, st.ctx.t
+    for spec in t.tables:
+        rows = out.rows.get(spec.key) or []
+        if not rows:
+            continue
+        ocr = any(r.method.startswith("ocr") for row in rows for r in row.values())
+        for col in spec.columns:
+            if col.optional or col.type == "stages":
+                continue
+            # a cell under the column read empty: in a scan, or where merged cells
+            # should have carried a value down, it is a value lost
+            empty_is_lost = ocr or col.key in spec.carry_down
+            missing = [i for i, row in enumerate(rows) if col.key not in row
+                       or (empty_is_lost and not row[col.key].text.strip())]
+            for i in missing:
+                where = next(iter(rows[i].values()), None)
+                out.findings.flag(f"{spec.key}[{i}].{col.key}", "not_found",
+                                  f"no {col.labels[0]} was read in this row", where=where,
+                                  warning=False)
+            if missing:
+                out.findings.warn(f"{spec.key}: {len(missing)} row(s) without {col.labels[0]}")
+        if spec.heading:
+            for i, row in enumerate(rows):
+                if "table" not in row:
+                    out.findings.flag(f"{spec.key}[{i}].table", "not_found",
+                                      "no table heading was read over this row", warning=False)
+        if spec.total and spec.total.key not in out.totals:
+            out.findings.flag(spec.total.key, "not_found", "the table's total row was not found")
+            out.findings.flag(spec.key, "not_found", "the table ends without its total row: rows may be "
+                                                     "missing", warning=False)
+
+
+def _range_end(spec, path: str) -> bool:
+    return getattr(spec, "end_key", None) == path
