@@ -42,6 +42,8 @@ UsageError = _error("UsageError", "E_USAGE",
                     "check the command's arguments (shenbao COMMAND --help)")
 MissingDependency = _error("MissingDependency", "E_MISSING_DEPENDENCY",
                            "install the Debian package the message names, or run ./setup.sh")
+NoRecords = _error("NoRecords", "E_NO_RECORDS",
+                   "the folder holds no record to export: give the OUTDIR that extract or batch wrote")
 WorkerDied = _error("WorkerDied", "E_WORKER_DIED",
                     "the worker process was killed (out of memory, or a crash in a native library): "
                     "lower --jobs, raise --max-memory, or report a bug with the file attached")

@@ -246,22 +246,29 @@ def batch(
 @app.command("export")
 def export_cmd(
     outdir: Path = typer.Argument(..., help="directory of records (from extract or batch)"),
-    to: str = typer.Option(..., "--to", help="DIR/ (CSVs), FILE.csv, FILE.xlsx, FILE.parquet or FILE.duckdb"),
+    to: str = typer.Option(..., "--to", help="DIR/ (CSVs), FILE.csv, FILE.xlsx, NAME.parquet (a folder) "
+                                             "or FILE.duckdb"),
 ) -> None:
-    """Flat tables (declarations, indicators, budget_items, safeguards, checks) from the
-    records: CSV / Parquet one file per table (FILE.<table>.csv), Excel one sheet per
-    table with Chinese headers, DuckDB one table each."""
+    """Flat tables keyed by record_id (declarations, indicators, budget_items, safeguards,
+    checks, review, fields, extra, warnings, pages; docs/export.md): CSV one file per
+    table with datapackage.json, Parquet a folder of one file per table, Excel one sheet
+    per table with Chinese headers, DuckDB one table each with keys. Reviewed records
+    (OUTDIR/reviewed/) are exported in place of the extracted ones. Exit status 1 when
+    a .json file was not exported (each is named on stderr), E_NO_RECORDS when none was."""
     from pipelines.export import export
 
     if not outdir.is_dir():
-        _err(f"{outdir}: not a directory")
-        raise typer.Exit(2)
-    try:
-        written = export(outdir, to)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc))
-    for p in written:
+        raise errors.UsageError(f"{outdir}: not a directory")
+    result = export(outdir, to)
+    for p in result.files:
         typer.echo(str(p))
+    for problem in result.problems:
+        _err(f"{problem}")
+    skipped = len({p.file for p in result.problems})
+    _err(f"exported {result.records} record(s) from {result.found} .json file(s)"
+         + (f"; {len(result.problems)} problem(s) in {skipped} file(s), named above" if result.problems else ""))
+    if result.problems:
+        raise typer.Exit(1)
 
 
 @samples_app.command("contact-sheet")
