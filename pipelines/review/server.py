@@ -114,6 +114,7 @@ class Running:
 
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
+        self.server.force_exit = True  # tests and benchmarks: do not wait for idle keep-alive connections
         self.thread.join(timeout=10)
         self.station.close()
         self.sock.close()
