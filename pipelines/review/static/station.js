@@ -176,7 +176,7 @@
     tiles.forEach(function (t, i) {
       var c = control(t);
       c.addEventListener("keydown", function (e) {
-        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); acceptAll(); }
+        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); setTimeout(acceptAll, 0); }
         else if (e.key === "Enter" && !(c.tagName === "TEXTAREA" && e.shiftKey)) {
           e.preventDefault();
           if (busy) { return; }
