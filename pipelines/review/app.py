@@ -9,7 +9,7 @@ import json
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -94,6 +94,7 @@ class Station:
         self.sources = Sources(sources)
         self.pages = Pages(self.sources)
         self.token = token or secrets.token_urlsafe(24)
+        self._token_q = quote(self.token, safe="")
         self.host = host
         self.env = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                                autoescape=select_autoescape(["html"], default=True),
@@ -106,8 +107,8 @@ class Station:
         self.app = Starlette(routes=self.routes())
 
     def url(self, path: str, **params) -> str:
-        q = {"token": self.token, **{k: v for k, v in params.items() if v not in (None, "")}}
-        return f"{path}?{urlencode(q)}"
+        rest = "".join(f"&{k}={quote(str(v), safe='')}" for k, v in params.items() if v not in (None, ""))
+        return f"{path}?token={self._token_q}{rest}"
 
     def close(self) -> None:
         self.pages.close()
@@ -229,7 +230,7 @@ class Station:
                           pages=max(1, -(-len(items) // PAGE_SIZE)), f=f, counts=self.store.counts(),
                           reasons=sorted(reasons.items(), key=lambda kv: RISK[kv[0]]),
                           patterns=sorted(patterns.items(), key=lambda kv: -kv[1])[:30],
-                          records=sorted(self.store.records), outdir=str(self.store.outdir),
+                          outdir=str(self.store.outdir),
                           summaries=self.store.records, first=items[0] if items else None,
                           done=request.query_params.get("done"), skipped=self.store.skipped,
                           sources=str(self.sources.root) if self.sources.root else None)
@@ -256,8 +257,7 @@ class Station:
         can_correct = fields.correctable(rec, it.path)
         value = fields.get(rec, it.path, None) if it.path and fields.exists(rec, it.path) else None
         q = self.store.queue(**f)
-        keys = [(x.record, x.entry) for x in q]
-        pos = keys.index((stem, entry)) + 1 if (stem, entry) in keys else None
+        pos = self.store.position(it, **f)
         nxt = self.store.neighbour(stem, entry, 1, it.status, **f)
         if nxt is not None:
             ns = self.store.records[nxt.record]
@@ -386,7 +386,7 @@ class Station:
         for stem, s in self.store.records.items():
             open_ = sum(1 for it in s.items if it.status in UNRESOLVED)
             out.append({"record": stem, "name": s.name, "variant": s.variant, "entries": len(s.items),
-                        "open": open_, "verification": s.verification or ("verified" if not s.items else None),
+                        "open": open_, "verification": s.verification,
                         "stale": s.stale})
         return _json(out)
 

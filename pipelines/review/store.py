@@ -12,7 +12,9 @@ entries, and the corrections people make, saved beside the records.
 
 from __future__ import annotations
 
+import bisect
 import copy
+import itertools
 import json
 import os
 import re
@@ -68,17 +70,15 @@ class Item:
     check: str | None
     reads: list[dict] | None
     amount: bool
+    key: tuple = ()
+    pattern: str = ""
 
-    @property
-    def key(self) -> tuple:
-        """Riskiest first (extract.review.RISK: checks and disagreements before
-        text), amounts before other fields, postponed entries after open ones."""
-        return (self.status == "postponed", RISK.get(self.reason, len(RISK)), not self.amount,
-                self.record, self.entry)
-
-    @property
-    def pattern(self) -> str:
-        return field_pattern(self.path)
+    def __post_init__(self):
+        # riskiest first (extract.review.RISK: checks and disagreements before
+        # text), amounts before other fields, postponed entries after open ones
+        self.key = (self.status == "postponed", RISK.get(self.reason, len(RISK)), not self.amount,
+                    self.record, self.entry)
+        self.pattern = field_pattern(self.path)
 
     def as_dict(self) -> dict:
         d = {"record": self.record, "path": self.path, "reason": self.reason, "value": self.value,
@@ -113,14 +113,6 @@ class Summary:
         return None
 
 
-def with_status(rec: dict) -> dict:
-    """A copy of an extracted record ready for review: every entry open."""
-    out = copy.deepcopy(rec)
-    for e in out.get("review") or []:
-        e.setdefault("status", "open")
-    return out
-
-
 def check_paths(rec: dict, names: Iterable[str]) -> list[str]:
     """A check's field names with `[]` spelled out for every row."""
     out = []
@@ -148,6 +140,7 @@ class Store:
         self._audit_lock = threading.Lock()
         self._index_lock = threading.Lock()
         self._queue: list[Item] | None = None
+        self._filtered: dict[tuple, tuple[list[Item], list[tuple]]] = {}
         self.load()
 
     # ------------------------------------------------------------ loading
@@ -183,7 +176,7 @@ class Store:
                 stale = ((rec.get("source") or {}).get("sha256")
                          != (extracted.get("source") or {}).get("sha256"))
             else:
-                rec = with_status(extracted)
+                rec = extracted
                 rec.pop("verification", None)
         elif stem in self.records:
             stale = self.records[stem].stale
@@ -210,9 +203,10 @@ class Store:
             stem=stem, path=path, name=(rec.get("project") or {}).get("name"),
             variant=(rec.get("form") or {}).get("variant"), unit=fields.amount_unit(rec),
             source=src, verification=ver.get("status") if ver else None, stale=stale, items=items,
-            provenance={k: {"page": v.get("page"), "bbox": v.get("bbox")}
-                        for k, v in (rec.get("provenance") or {}).items() if isinstance(v, dict)})
-        self._queue = None
+            provenance=_where_of(rec, {it.path for it in items if it.path}))
+        with self._index_lock:
+            self._queue = None
+            self._filtered = {}
 
     # ------------------------------------------------------------ reading
     def stem_ok(self, stem: str) -> bool:
@@ -224,7 +218,10 @@ class Store:
         rp = self.dir / f"{stem}.json"
         if rp.is_file():
             return self._read(rp)
-        rec = with_status(self._read(s.path))
+        rec = self._read(s.path)
+        for e in rec.get("review") or []:
+            if isinstance(e, dict):
+                e.setdefault("status", "open")
         rec.pop("verification", None)
         return rec
 
@@ -243,6 +240,23 @@ class Store:
               kind: str | None = None, status: str | None = None) -> list[Item]:
         """The queue in risk order, filtered. status: open | postponed |
         accepted | corrected | all; default open and postponed."""
+        return self._queue_keys(reason, record, field, kind, status)[0]
+
+    def _queue_keys(self, *filters) -> tuple[list[Item], list[tuple]]:
+        """The filtered queue and its sort keys, kept until a record changes."""
+        with self._index_lock:
+            hit = self._filtered.get(filters)
+        if hit is not None:
+            return hit
+        items = self._select(*filters)
+        hit = (items, [it.key for it in items])
+        with self._index_lock:
+            if len(self._filtered) > 64:
+                self._filtered.clear()
+            self._filtered[filters] = hit
+        return hit
+
+    def _select(self, reason, record, field, kind, status) -> list[Item]:
         wanted = set(UNRESOLVED) if not status else set(STATUSES) if status == "all" \
             else set(status.split(","))
         reasons = set(reason.split(",")) if reason else None
@@ -260,6 +274,13 @@ class Store:
             out.append(it)
         return out
 
+    def position(self, it: Item, **f) -> int | None:
+        """1-based place of an entry in the filtered queue (None: not in it)."""
+        q, keys = self._queue_keys(f.get("reason"), f.get("record"), f.get("field"), f.get("kind"),
+                                   f.get("status"))
+        i = bisect.bisect_left(keys, it.key)
+        return i + 1 if i < len(q) and q[i] is it else None
+
     def item(self, stem: str, entry: int) -> Item | None:
         s = self.records.get(stem)
         if s is None:
@@ -272,26 +293,35 @@ class Store:
         in the filtered queue, which keeps the place it had when it was shown
         (`shown`: its status then); after the last, the first again (postponed
         ones come round); None when nothing is left."""
-        q = self.queue(**filters)
+        f = filters
+        q, keys = self._queue_keys(f.get("reason"), f.get("record"), f.get("field"), f.get("kind"),
+                                   f.get("status"))
         if not q:
             return None
         cur = self.item(stem, entry)
         if cur is None:
             return q[0]
         key = (shown == "postponed",) + cur.key[1:]
+        n = len(q)
         if step > 0:
-            after = [it for it in q if it.key > key and (it.record, it.entry) != (stem, entry)]
-            return after[0] if after else next((it for it in q if (it.record, it.entry) != (stem, entry)), None)
-        before = [it for it in q if it.key < key and (it.record, it.entry) != (stem, entry)]
-        return before[-1] if before else next((it for it in reversed(q) if (it.record, it.entry) != (stem, entry)), None)
+            start = bisect.bisect_right(keys, key)
+            order = itertools.chain(range(start, n), range(0, start))
+        else:
+            start = bisect.bisect_left(keys, key) - 1
+            order = itertools.chain(range(start, -1, -1), range(n - 1, start, -1))
+        for i in order:
+            it = q[i]
+            if (it.record, it.entry) != (stem, entry):
+                return it
+        return None
 
     def counts(self) -> dict:
         by_status = {s: 0 for s in STATUSES}
         for it in self.all_items():
             by_status[it.status] = by_status.get(it.status, 0) + 1
-        verified = sum(1 for s in self.records.values()
-                       if s.verification == "verified" or (s.verification is None and not s.items))
-        return {"records": len(self.records), "verified": verified, **by_status}
+        verified = sum(1 for s in self.records.values() if s.verification == "verified")
+        clean = sum(1 for s in self.records.values() if s.verification is None and not s.items)
+        return {"records": len(self.records), "verified": verified, "clean": clean, **by_status}
 
     # ------------------------------------------------------------ actions
     def act(self, stem: str, path: str | None, action: str, value: Any = None,
@@ -407,6 +437,17 @@ class Store:
                     os.close(fd)
             except OSError as exc:
                 raise errors.OutputError(f"cannot append to {self.dir / AUDIT}: {exc.strerror or exc}") from exc
+
+
+def _where_of(rec: dict, paths: set[str]) -> dict:
+    """page and bbox of the flagged fields (where an entry without a box points)."""
+    prov = rec.get("provenance") or {}
+    out = {}
+    for p in paths:
+        v = prov.get(p)
+        if isinstance(v, dict):
+            out[p] = {"page": v.get("page"), "bbox": v.get("bbox")}
+    return out
 
 
 def _field_filter(text: str) -> re.Pattern:
