@@ -35,9 +35,9 @@ def fill(records: Path, out: Path, count: int) -> int:
     if not src:
         raise SystemExit(f"no records in {records}")
     out.mkdir(parents=True)
-    for i in range(count):
+    for i in range(count):  # the first copy of each keeps its name
         p = src[i % len(src)]
-        shutil.copyfile(p, out / f"r{i:04d}-{p.name}")
+        shutil.copyfile(p, out / (p.name if i < len(src) else f"r{i:04d}-{p.name}"))
     return len(src)
 
 

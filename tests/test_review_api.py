@@ -527,3 +527,69 @@ def test_cli_to_golden_and_compare_reviewed(station, tmp_path):
     assert "1 verified record(s) written" in res.output
     res = CliRunner().invoke(app, ["compare", str(station.out), str(gold), "--reviewed"])
     assert res.exit_code == 0 and "field accuracy: 1.0000" in res.output
+
+
+# ------------------------------------------------------------------ the command
+
+
+def _start(args, tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "review", *args], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_the_command_prints_its_link_and_serves_until_stopped(tmp_path):
+    import signal
+
+    out, src = digital_batch(tmp_path)
+    p = _start([str(out), "--sources", str(src), "--port", "0", "--reviewer", "张三"], tmp_path)
+    try:
+        lines = [p.stdout.readline() for _ in range(2)]
+        url = lines[1].strip().removeprefix("review at ")
+        assert lines[1].startswith("review at http://127.0.0.1:") and "?token=" in url
+        assert "11 fields to review; reviewer 张三" in lines[0]
+        st, _, body = call(url)
+        assert st == 200 and "申报 review" in body.decode()
+        assert call(url.split("?")[0])[0] == 401
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=20)
+    assert p.returncode in (0, 130)
+
+
+def test_a_busy_port_is_a_usage_error(tmp_path):
+    import socket
+
+    out, src = digital_batch(tmp_path)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    try:
+        p = _start([str(out), "--port", str(s.getsockname()[1])], tmp_path)
+        _, err = p.communicate(timeout=60)
+    finally:
+        s.close()
+    assert p.returncode == 2 and "E_USAGE" in err and "--port" in err
+
+
+def test_not_a_directory_is_a_usage_error(tmp_path):
+    p = _start([str(tmp_path / "missing")], tmp_path)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 2 and "E_USAGE" in err
+
+
+def test_listening_beyond_this_machine_warns(tmp_path, monkeypatch):
+    from pipelines.review import server
+
+    assert server._loopback("127.0.0.1") and server._loopback("localhost") and server._loopback("::1")
+    assert not server._loopback("0.0.0.0") and not server._loopback("192.168.1.5")
+    out, src = digital_batch(tmp_path)
+    said: list[str] = []
+    monkeypatch.setattr(server, "_loopback", lambda host: False)
+    monkeypatch.setattr(server, "_server", lambda station: type("S", (), {"run": lambda self, sockets: None})())
+    server.serve(out, src, host="127.0.0.1", port=0, echo=said.append, err=said.append)
+    assert any(s.startswith("warning: the station listens on 127.0.0.1, not only on this machine") for s in said)
