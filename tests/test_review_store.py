@@ -137,3 +137,23 @@ def test_a_scan_is_shown_in_the_frame_its_boxes_were_read_in(tmp_path, rotation,
     assert inner.mean() < 80, "the box's ink is where the record says"
     around = img[int(bbox[3] * z) + 8:int(bbox[3] * z) + 14, int(bbox[0] * z):int(bbox[2] * z)]
     assert around.mean() > 200, "and not below it"
+
+
+def test_templates_and_assets_ship_with_the_package():
+    """Every file the station serves is package data (no build step, no CDN)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = data["tool"]["setuptools"]["package-data"]["pipelines"]
+    here = root / "pipelines" / "review"
+    shipped = [p for d in ("templates", "static") for p in (here / d).iterdir()]
+    assert len(shipped) >= 8
+    for p in shipped:
+        rel = p.relative_to(root / "pipelines").as_posix()
+        assert any(fnmatch.fnmatch(rel, pat) for pat in patterns), rel
+    for p in shipped:  # nothing fetched from elsewhere
+        text = p.read_text(encoding="utf-8")
+        assert "http://" not in text.replace("http://www.w3.org/2000/svg", "") and "https://" not in text, p.name

@@ -318,8 +318,7 @@ class Station:
             tiles.append({
                 "it": it, "page": p, "bbox": b,
                 "crop": self.url(f"/api/crops/{quote(it.record, safe='')}/{it.entry}.png") if p and b else None,
-                "correctable": it.path is not None and not isinstance(it.value, (dict, list))
-                and it.path not in fields.NOT_CORRECTABLE,
+                "correctable": it.correctable,
                 "shown": shown, "unit": rec_unit,
                 "multiline": "\n" in shown or (it.path or "").startswith("project.") and len(shown) > 40,
             })

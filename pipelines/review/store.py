@@ -70,6 +70,7 @@ class Item:
     check: str | None
     reads: list[dict] | None
     amount: bool
+    correctable: bool = False
     key: tuple = ()
     pattern: str = ""
 
@@ -187,17 +188,18 @@ class Store:
                 continue
             p = e.get("path")
             value = None
-            amount = False
+            amount = can = False
             if isinstance(p, str):
                 try:
                     v = fields.get(rec, p, None)
                     value = v if not isinstance(v, (dict, list)) else copy.deepcopy(v)
                     amount = fields.kind_of(rec, p).type == "amount"
+                    can = fields.correctable(rec, p)
                 except fields.FieldError:
                     pass
             items.append(Item(stem, i, p if isinstance(p, str) else None, e["reason"],
                               e.get("status", "open"), value, e.get("page"), e.get("bbox"),
-                              str(e.get("detail", "")), e.get("check"), e.get("reads"), amount))
+                              str(e.get("detail", "")), e.get("check"), e.get("reads"), amount, can))
         ver = rec.get("verification") if isinstance(rec.get("verification"), dict) else None
         self.records[stem] = Summary(
             stem=stem, path=path, name=(rec.get("project") or {}).get("name"),
