@@ -208,3 +208,19 @@ def test_the_bundled_scans_queue_is_cleared_with_the_keyboard_alone(browser, tmp
     written, skipped = to_golden(out, tmp_path / "golden")
     assert len(written) == len([p for p in records if read(p)["review"]]) and not [
         s for s in skipped if "not verified" in s and "not reviewed" not in s]
+
+
+def test_a_correction_a_check_still_rejects_stays_on_screen(browser, batch):
+    d = browser
+    d.get(batch.url("/field", rec=SCAN, i=0))
+    WebDriverWait(d, 15).until(lambda d: d.find_elements(By.ID, "field-path"))
+    assert field_path(d) == "funding.fiscal_appropriation"
+    step(d, "2170万", Keys.ENTER)  # 21,700,000 + 2,500,000 ≠ 24,380,000
+    assert field_path(d) == "funding.fiscal_appropriation" and d.find_elements(By.ID, "still-open")
+    assert d.find_element(By.ID, "value").get_attribute("value") == "21700000"
+    assert "24,200,000.00 ≠ 24,380,000.00" in d.find_element(By.CSS_SELECTOR, "li.current .detail").text
+    step(d, Keys.ENTER)  # accepted as corrected, on to the next
+    assert field_path(d) == "funding.other_funds"
+    rev = read(batch.out / "reviewed" / f"{SCAN}.json")
+    assert [e["status"] for e in rev["review"]] == ["accepted", "open", "open"]
+    assert [x["action"] for x in audit(batch.out)] == ["correct", "accept"]

@@ -273,6 +273,7 @@ class Station:
             "post": self.url(f"/api/records/{quote(stem, safe='')}/fields"),
             "preview": self.url(f"/api/records/{quote(stem, safe='')}/preview"),
             "next": self.url("/next", rec=stem, i=entry, step=1, shown=it.status, **f),
+            "self": self.url("/field", rec=stem, i=entry, saved=1, **f),
             "prev": self.url("/next", rec=stem, i=entry, step=-1, shown=it.status, **f),
             "token": self.token,
         }
@@ -280,6 +281,7 @@ class Station:
             "field.html", it=it, s=s, rec=rec, same=same, data=data, page=page, bbox=bbox, size=size,
             kind=kind, value=value, can_correct=can_correct, pos=pos, total=len(q), f=f,
             labels=kind.labels if kind else (), options=kind.options if kind else (),
+            saved=request.query_params.get("saved") == "1",
             next_image=self.url(f"/api/pages/{quote(nxt.record, safe='')}/{npage}.png")
             if nxt is not None and npage else None)
 

@@ -80,8 +80,10 @@
       else { body.path = D.path; }
       if (action === "correct") { body.value = input.value; }
       say(msg, action === "correct" ? "saving…" : action === "accept" ? "accepting…" : "postponing…");
-      post(D.post, body).then(function () {
-        window.location.href = D.next;
+      post(D.post, body).then(function (res) {
+        var still = (res.reopened || []).some(function (x) { return x.entry === D.entry; });
+        // a correction a failing check keeps open: show the field again, with the check's new numbers
+        window.location.href = still ? D.self : D.next;
       }).catch(function (e) {
         busy = false;
         say(msg, e.message, true);
