@@ -28,7 +28,7 @@ from .store import ActionError, Store, UNRESOLVED, field_pattern
 HERE = Path(__file__).parent
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".png": "image/png", ".svg": "image/svg+xml"}
-PAGE_SIZE = 200  # queue rows per page
+PAGE_SIZE = 100  # queue rows per page
 GROUP_SIZE = 120  # tiles per group page
 FILTERS = ("reason", "record", "field", "kind", "status")
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -226,7 +226,7 @@ class Station:
             reasons[it.reason] = reasons.get(it.reason, 0) + 1
             if it.path:
                 patterns[it.pattern] = patterns.get(it.pattern, 0) + 1
-        return self._html("queue.html", items=rows, total=len(items), page=page,
+        return self._html("queue.html", items=rows, total=len(items), page=page, page_size=PAGE_SIZE,
                           pages=max(1, -(-len(items) // PAGE_SIZE)), f=f, counts=self.store.counts(),
                           reasons=sorted(reasons.items(), key=lambda kv: RISK[kv[0]]),
                           patterns=sorted(patterns.items(), key=lambda kv: -kv[1])[:30],
