@@ -60,9 +60,11 @@ def naive_queue(outdir: Path) -> int:
     return len(items)
 
 
-def walk(r, d, steps: list[dict], warm: bool) -> list[float]:
+def walk(r, d, steps: list[dict], warm: bool, dwell: float = 0.0) -> list[float]:
     """Tab from field to field along the queue: seconds from the key press to
-    the next field view's load event (its page image loaded and shown)."""
+    the next field view's load event (its page image loaded and shown).
+    dwell: seconds spent on each field before Tab, as a person reading it
+    (the page prefetches the next field's image meanwhile)."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -75,6 +77,7 @@ def walk(r, d, steps: list[dict], warm: bool) -> list[float]:
     WebDriverWait(d, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
     out = []
     for _ in steps[1:]:
+        time.sleep(dwell)
         url = d.current_url
         d.execute_script("sessionStorage.t0 = String(Date.now());")
         ActionChains(d).send_keys(Keys.TAB).perform()
@@ -99,6 +102,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=1000, help="records in the benchmark's OUTDIR")
     ap.add_argument("--fields", type=int, default=30, help="field-to-field steps measured in the browser")
     ap.add_argument("--repeat", type=int, default=7, help="repetitions of each page load")
+    ap.add_argument("--dwell", type=float, default=1.0, help="seconds a person looks at a field")
     ap.add_argument("--screenshot", type=Path, help="also save a screenshot of a field view here")
     a = ap.parse_args()
 
@@ -142,7 +146,10 @@ def main() -> None:
         # next field, page not rendered yet: a fresh station (empty page cache), a fresh browser
         with Running(out, a.sources) as r, chrome() as d:
             cold = walk(r, d, steps, warm=False)
-        # next field, page cached: every page rendered once first
+        # a person reading each field for --dwell s: the next image is prefetched meanwhile
+        with Running(out, a.sources) as r, chrome() as d:
+            read = walk(r, d, steps, warm=False, dwell=a.dwell)
+        # next field, page cached on the server: every page rendered once first, Tab at once
         with Running(out, a.sources) as r, chrome() as d:
             warm = walk(r, d, steps, warm=True)
             field_server = [get(r.url("/field", rec=it["record"], i=it["entry"]))[0] for it in steps]
@@ -159,11 +166,12 @@ def main() -> None:
         print()
         print("queue of %d records" % a.count)
         print(f"  browser, navigation to load event:        {ms(browser_q)}")
-        print(f"  server, GET / (first 200 rows):           {ms(server_q)}")
+        print(f"  server, GET / (first 100 rows):           {ms(server_q)}")
         print(f"  server, GET /api/queue ({len(queue)} entries):   {ms(api_q)}")
         print(f"  baseline: read every record per request:  {ms(naive)}")
         print("next field (Tab), key press to load event with the page image shown")
-        print(f"  page image cached:                        {ms(warm)}")
+        print(f"  page cached on the server, Tab at once:   {ms(warm)}")
+        print(f"  after {a.dwell:g} s on each field (prefetched):  {ms(read)}")
         print(f"  baseline, no page rendered before:        {ms(cold)}")
         print(f"  server, GET /field:                       {ms(field_server)}")
         print(f"load average at end: {os.getloadavg()[0]:.2f} (2 cores)")
