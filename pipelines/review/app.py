@@ -9,7 +9,7 @@ import json
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -133,13 +133,8 @@ class Station:
     def guard(self, scope) -> tuple[int, str] | None:
         """(status, why) when the request is refused; None when it may go on."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
-        given = None
-        for part in (scope.get("query_string") or b"").decode("latin-1").split("&"):
-            if part.startswith("token="):
-                from urllib.parse import unquote_plus
-
-                given = unquote_plus(part[6:])
-        given = headers.get("x-review-token") or given
+        query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
+        given = headers.get("x-review-token") or (query.get("token") or [None])[0]
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             given = auth[7:].strip()
