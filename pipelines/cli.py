@@ -1,4 +1,4 @@
-"""`shenbao` command line: extract | compare | samples (| batch | export)."""
+"""`shenbao` command line: extract | compare | samples (| batch | export | review)."""
 
 from __future__ import annotations
 
@@ -115,13 +115,20 @@ def compare(
     per_variant: bool = typer.Option(False, "--by-variant", help="also one line per form variant"),
     only_present: bool = typer.Option(False, "--only-present",
                                       help="leave out golden records that have no record in OUTDIR"),
+    reviewed: bool = typer.Option(False, "--reviewed",
+                                  help="use OUTDIR/reviewed/ records where they exist (shenbao review)"),
 ) -> None:
     """Field accuracy, right / flagged / silent fields, exact records and long-text CER
     against golden records. A field is flagged when a review entry of its record names
     it, silent when it is wrong and nothing names it."""
     from extract.compare import by_variant, compare_dirs
 
-    report = compare_dirs(outdir, goldendir, only_present=only_present)
+    if reviewed:  # a person's answers: reviewed values, and only open entries still flag
+        from pipelines.review.golden import compare_reviewed
+
+        report = compare_reviewed(outdir, goldendir, only_present=only_present)
+    else:
+        report = compare_dirs(outdir, goldendir, only_present=only_present)
     if not report.records:
         _err(f"E_USAGE: no golden records (*.json) in {goldendir}"
              + (" with a record in OUTDIR" if only_present else ""))
@@ -269,6 +276,25 @@ def export_cmd(
          + (f"; {len(result.problems)} problem(s) in {skipped} file(s), named above" if result.problems else ""))
     if result.problems:
         raise typer.Exit(1)
+
+
+@app.command()
+def review(
+    outdir: Path = typer.Argument(..., help="records written by extract or batch"),
+    sources: Optional[Path] = typer.Option(None, "--sources", help="INDIR: where the input files are (page images)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (others than this machine: a warning)"),
+    port: int = typer.Option(8765, "--port"),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="name written with every correction"),
+    to_golden: Optional[Path] = typer.Option(None, "--to-golden",
+                                             help="write the verified records as golden records to DIR, then exit"),
+    force: bool = typer.Option(False, "--force", help="with --to-golden: replace existing golden files"),
+) -> None:
+    """The verification station: a local web page to clear the review queue (page image,
+    box, value; Enter accepts, type to correct). Corrections go to OUTDIR/reviewed/."""
+    from pipelines.review import command
+
+    raise typer.Exit(command(outdir, sources=sources, host=host, port=port, reviewer=reviewer,
+                             to_golden=to_golden, force=force, echo=typer.echo, err=_err))
 
 
 @samples_app.command("contact-sheet")
