@@ -92,10 +92,13 @@ for _t in TABLES[1:]:
 
 # ------------------------------------------------------------------ records → tables
 
-def load_records(outdir: str | Path) -> list[tuple[str, dict]]:
-    """(file name, record) for every record in outdir, by file name."""
+def load_records(outdir: str | Path, include_stale: bool = False) -> list[tuple[str, dict]]:
+    """(file name, record) for every record in outdir, by file name (records the
+    manifest marks stale only with include_stale: pipelines/manifest.py)."""
+    from pipelines.manifest import record_files
+
     out = []
-    for p in sorted(Path(outdir).glob("*.json")):
+    for p in record_files(outdir, include_stale):
         try:
             rec = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -144,10 +147,10 @@ def _frame(rows: list[dict], columns: dict[str, tuple[str, str]]) -> pd.DataFram
 
 # ------------------------------------------------------------------ tables → files
 
-def export(outdir: str | Path, to: str | Path) -> list[Path]:
+def export(outdir: str | Path, to: str | Path, include_stale: bool = False) -> list[Path]:
     """Write the records of outdir to `to` (see the module docstring); returns the
     files written."""
-    tables = flat_tables(load_records(outdir))
+    tables = flat_tables(load_records(outdir, include_stale))
     text = str(to)
     target = Path(to)
     if text.endswith(("/", os.sep)) or target.is_dir() or not target.suffix:
