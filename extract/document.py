@@ -98,7 +98,7 @@ class Document:
 
     def _page_error(self, number: int, exc: BaseException) -> None:
         code, note = _page_failure(exc)
-        log.warning("%s page %d: %s", self.path.name, number, note)
+        log.info("%s page %d: %s", self.path.name, number, note)
         self.info.append(PageInfo(number, "error", note, code))
 
     # ------------------------------------------------------------------ PDF

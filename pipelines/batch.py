@@ -215,7 +215,8 @@ def run_batch(indir, outdir, jobs: int | None = None, timeout: float = 600,
             taken = (writer.state.known | writer.on_disk) - {n.casefold() for inp, doc in todo_inputs
                                                              if doc is not None for n in doc.get("records") or []}
             stems = assign_stems([inp.rel for inp, doc in todo_inputs if inp.rel not in fixed], sorted(taken))
-            todo = [Job(inp, fixed.get(inp.rel) or stems[inp.rel], doc) for inp, doc in todo_inputs]
+            todo = [Job(inp, fixed.get(inp.rel) or stems[inp.rel], doc, base=output_stem(inp.rel))
+                    for inp, doc in todo_inputs]
 
             bar = _progress(progress, len(todo) + len(unreadable), jobs or default_jobs())
             with bar:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 
 from extract import errors
@@ -128,10 +127,9 @@ def _global(
 
 def _setting(ctx: typer.Context, name: str, value):
     """The command line's value when given there, else shenbao.toml's, else the default."""
-    from click.core import ParameterSource
-
     cfg = _state(ctx).config
-    if ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None) and cfg.get(name) is not None:
+    source = ctx.get_parameter_source(name)
+    if (source is None or source.name == "DEFAULT") and cfg.get(name) is not None:
         return cfg.get(name)
     return value
 
@@ -216,8 +214,8 @@ def _settings(ctx: typer.Context, *, ocr, password, force_ocr, max_pages, max_pi
         raise errors.UsageError(f"--wait must be a number of seconds ≥ 0, not {wait}")
     if ocr.lower() not in registry.names():
         raise errors.UsageError(f"--ocr {ocr}: unknown engine; one of {registry.describe()}")
-    if templates is not None and not Path(templates).is_dir():
-        raise errors.UsageError(f"--templates {templates}: not a folder")
+    if templates is not None:
+        _check_templates(Path(templates))
     opts = Options(password=password, ocr_engine=ocr, force_ocr=force_ocr, max_pages=max_pages,
                    max_pixels=max_pixels)
     if cfg.get("ocr_dpi"):
@@ -227,6 +225,18 @@ def _settings(ctx: typer.Context, *, ocr, password, force_ocr, max_pages, max_pi
                        follow_symlinks=follow_symlinks, wait=float(wait),
                        task=ExtractTask(str(templates) if templates else None, dict(cfg.review)),
                        setup=setup, review=dict(cfg.review))
+
+
+def _check_templates(directory: Path) -> None:
+    """--templates DIR (or shenbao.toml's templates): a folder of templates that load."""
+    from extract.template import load_templates
+
+    if not directory.is_dir():
+        raise errors.UsageError(f"--templates {directory}: not a folder")
+    try:
+        load_templates(str(directory))
+    except Exception as exc:  # no *.yaml, or one that does not parse
+        raise errors.UsageError(f"--templates {directory}: {errors.one_line(exc)}") from None
 
 
 def _progress(ctx: typer.Context, total_hint: int, workers: int, label: str):
@@ -524,6 +534,10 @@ def export_cmd(
     except OSError as exc:
         where = exc.filename or to
         raise errors.OutputError(f"--to {to}: cannot write {where} ({exc.strerror or exc})") from None
+    except Exception as exc:
+        if type(exc).__name__ not in ("IOException", "PermissionException"):  # DuckDB's own OSError
+            raise
+        raise errors.OutputError(f"--to {to}: cannot write it ({errors.one_line(exc)})") from None
     for p in written:
         typer.echo(str(p))
     for name, why in listing.unreadable:
@@ -550,11 +564,19 @@ def samples_contact_sheet(
     typer.echo(contact_sheet(sample_dir, out, columns=columns))
 
 
+# typer carries its own copy of click: its ClickException, found from an exception it exports
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C: workers stopped, finished documents kept."""
 
 
+_SIGNALLED: list[str] = []
+
+
 def _on_sigterm(signum, frame) -> None:
+    _SIGNALLED.append("SIGTERM")
     raise Terminated()
 
 
@@ -563,9 +585,13 @@ def main() -> None:
     verbose = sum(a.count("v") for a in sys.argv[1:3] if a.startswith("-") and set(a[1:]) == {"v"}) + \
         2 * ("--verbose" in sys.argv[1:3] and sys.argv[1:3].count("--verbose") > 1)
     try:
-        code = app(standalone_mode=False)
-    except click.exceptions.Abort as exc:  # Ctrl-C / SIGTERM inside click's own prompt handling
-        terminated = isinstance(exc.__context__, Terminated)
+        code = app(standalone_mode=False)  # typer turns KeyboardInterrupt into exit code 130
+        if _SIGNALLED:
+            code = 143
+        if code in (130, 143):
+            _err("terminated" if code == 143 else "interrupted")
+    except typer.Abort as exc:  # Ctrl-C / SIGTERM inside click's own prompt handling
+        terminated = bool(_SIGNALLED) or isinstance(exc.__context__, Terminated)
         _err("terminated" if terminated else "interrupted")
         sys.exit(143 if terminated else 130)
     except Terminated:
@@ -574,8 +600,12 @@ def main() -> None:
     except KeyboardInterrupt:
         _err("interrupted")
         sys.exit(130)
-    except click.ClickException as exc:  # usage: E_USAGE, as click words it
-        exc.show()
+    except _CLICK_ERROR as exc:  # usage: E_USAGE, in click's words
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            _err(ctx.get_usage())
+            _err(f"Try '{ctx.command_path} --help' for help.")
+        _err(f"E_USAGE: {exc.format_message()}")
         sys.exit(exc.exit_code)
     except errors.ShenbaoError as exc:  # a command's own error (E_USAGE, E_OUTPUT, E_LOCKED, …)
         _err(f"{exc.code}: {exc.message}")

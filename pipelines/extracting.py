@@ -135,8 +135,8 @@ def run_extract(paths: list[Path], outdir: Path | None, *, options: Options | No
             taken = [] if overwrite else sorted((writer.state.known | writer.on_disk) - own)
             keys = [f"{i}" for i in range(len(plan.inputs)) if i not in fixed]
             stems = assign_stems(keys, taken, {f"{i}": plan.stems[i] for i in range(len(plan.inputs))})
-            jobs_ = {i: Job(inp, fixed.get(i) or stems[f"{i}"], continues.get(i), plan.source_files[i])
-                     for i, inp in enumerate(plan.inputs)}
+            jobs_ = {i: Job(inp, fixed.get(i) or stems[f"{i}"], continues.get(i), plan.source_files[i],
+                            base=plan.stems[i]) for i, inp in enumerate(plan.inputs)}
 
             def finish(job: Job, result: dict) -> None:
                 entry = writer.finish(job, result)

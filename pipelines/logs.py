@@ -11,7 +11,6 @@ unless -vv: their chatter is not the user's business.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
@@ -25,6 +24,7 @@ def level_for(verbose: int, quiet: bool) -> int:
 
 
 def configure(level: int = logging.WARNING, log_file: str | None = None, worker: bool = False) -> None:
+    """Handlers for this process (the driver, or a worker: `worker` only marks which)."""
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_shenbao", False):
@@ -48,5 +48,4 @@ def configure(level: int = logging.WARNING, log_file: str | None = None, worker:
     root.setLevel(min(level, file_level) if log_file else level)
     for name in NOISY:
         logging.getLogger(name).setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
-    if worker:
-        os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    logging.captureWarnings(True)  # a library's warnings are log lines (hidden by -q), not stray text

@@ -15,8 +15,10 @@ parent enforcing the limits.
   parent dies (PR_SET_PDEATHSIG), so kill -9 of the driver leaves no worker
   running on; SIGINT is the parent's to handle (it stops the workers).
 
-A worker sends ("page", event, number, total) messages while it reads (for
-progress bars) and then the document's result dict.
+A worker loads the extractor, says ("ready",) (the time limit of its first
+document starts then, not while it imports), sends ("page", event, number,
+total) messages while it reads (for progress bars) and then each document's
+result dict.
 """
 
 from __future__ import annotations
@@ -166,6 +168,12 @@ def _worker_main(conn, task: Task, options: Options, setup: WorkerSetup) -> None
 
     add_page_hook(on_page)
     limit_memory(setup.max_memory_mb)
+    try:  # load the extractor now, so that a document's time limit is spent on the document
+        import extract.pipeline  # noqa: F401
+        import extract.image.page  # noqa: F401  (OpenCV: the scanned path)
+    except BaseException:
+        pass  # the task will meet (and report) the same problem
+    conn.send(("ready",))
     while True:
         try:
             path = conn.recv()
@@ -283,8 +291,10 @@ class LocalPool:
                             msg = w.conn.recv()
                         except (EOFError, OSError):
                             break
-                        if isinstance(msg, tuple):  # ("page", event, number, total)
-                            if on_page is not None:
+                        if isinstance(msg, tuple):  # ("ready",) or ("page", event, number, total)
+                            if msg[0] == "ready":  # start-up is not the document's time
+                                w.deadline = time.monotonic() + self.timeout
+                            elif on_page is not None:
                                 on_page(w.job, *msg[1:])
                             continue
                         result = msg

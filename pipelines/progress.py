@@ -87,6 +87,7 @@ class BatchProgress(NoProgress):
             self.pages += 1
         self.fraction[key] = done / total if total else 0.0
         self._refresh()
+        self.bar.refresh()
 
     def done(self, job, entry: dict) -> None:
         key = id(job)
@@ -98,3 +99,4 @@ class BatchProgress(NoProgress):
             self.pages += entry.get("pages") or 0
         self.docs += 1
         self._refresh()
+        self.bar.refresh()

@@ -14,6 +14,7 @@ Statuses
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from pipelines.io import output_names, printable
 from pipelines.manifest import DONE, ERROR, OK, PARTIAL, Input, Manifest, State
 from pipelines.outdir import Outdir
 
+log = logging.getLogger("shenbao")
 _LOST = re.compile(r"^page (\d+): unreadable, skipped \((?:(E_[A-Z_]+): )?(.*)\)$", re.S)
 
 
@@ -32,6 +34,7 @@ class Job:
     stem: str  # preferred output name without ".json" (and without "-N")
     continues: dict | None = None  # the manifest line of the document this job reads again
     source_file: str | None = None  # what records say in source.file (default: input.rel)
+    base: str | None = None  # the natural stem (before any _2): taken back from a record a kill orphaned
 
     @property
     def rel(self) -> str:
@@ -77,6 +80,9 @@ class Summary:
 
     def count(self, entry: dict) -> None:
         self.written.append(entry)
+        log.info("%s: %s%s (%d records, %s pages, %s s)", printable(entry.get("file") or ""), entry["status"],
+                 f" {entry['error_code']}: {entry['error_message']}" if entry.get("error_code") else "",
+                 len(entry.get("records") or []), entry.get("pages"), entry.get("seconds"))
         if entry["status"] in DONE:
             self.records += len(entry["records"])
             self.pages += entry.get("pages") or 0
@@ -175,7 +181,27 @@ class Writer:
             return False
         return src.get("sha256") == job.sha256 and src.get("file") == printable(job.source_file or job.rel)
 
+    def _reclaim(self, job: Job, count: int) -> list[str] | None:
+        """The natural names, when a kill left this input's own record there
+        before its manifest line was written (the record says it is this input's)."""
+        if not job.base or job.base == job.stem:
+            return None
+        names = output_names(job.base, count)
+        mine, rest_free = False, True
+        for x in names:
+            key = x.casefold()
+            if key in self.used or key in self.state.known:
+                return None
+            if key in self.on_disk:
+                if not self._orphan_of(x, job):
+                    return None
+                mine = True
+        return names if mine and rest_free else None
+
     def names_for(self, job: Job, count: int) -> list[str]:
+        reclaimed = self._reclaim(job, count)
+        if reclaimed:
+            return reclaimed
         n, stem = 1, job.stem
         while True:
             names = output_names(stem, count)
