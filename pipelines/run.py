@@ -187,7 +187,7 @@ class Writer:
         if not job.base or job.base == job.stem:
             return None
         names = output_names(job.base, count)
-        mine, rest_free = False, True
+        mine = False
         for x in names:
             key = x.casefold()
             if key in self.used or key in self.state.known:
@@ -196,7 +196,7 @@ class Writer:
                 if not self._orphan_of(x, job):
                     return None
                 mine = True
-        return names if mine and rest_free else None
+        return names if mine else None
 
     def names_for(self, job: Job, count: int) -> list[str]:
         reclaimed = self._reclaim(job, count)
