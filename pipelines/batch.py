@@ -273,5 +273,5 @@ def _progress(progress, total: int, workers: int):
         return BatchProgress(total, workers) if sys.stderr.isatty() and total else NoProgress()
     if not progress:
         return NoProgress()
-    progress.total = total
+    progress.set_total(total)
     return progress

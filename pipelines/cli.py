@@ -580,10 +580,26 @@ def _on_sigterm(signum, frame) -> None:
     raise Terminated()
 
 
+def _verbosity(args: list[str]) -> int:
+    """How many -v the global options hold (main() needs it before click parses them)."""
+    n, skip = 0, False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in ("--log-file", "--config"):
+            skip = True
+        elif a == "--verbose":
+            n += 1
+        elif a.startswith("-v") and set(a[1:]) == {"v"}:
+            n += len(a) - 1
+        elif not a.startswith("-"):
+            break
+    return n
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
-    verbose = sum(a.count("v") for a in sys.argv[1:3] if a.startswith("-") and set(a[1:]) == {"v"}) + \
-        2 * ("--verbose" in sys.argv[1:3] and sys.argv[1:3].count("--verbose") > 1)
+    verbose = _verbosity(sys.argv[1:])
     try:
         code = app(standalone_mode=False)  # typer turns KeyboardInterrupt into exit code 130
         if _SIGNALLED:

@@ -94,6 +94,7 @@ def run_extract(paths: list[Path], outdir: Path | None, *, options: Options | No
     if outdir is None:
         plan = plan_inputs(paths, None, follow_symlinks, summary.not_followed)
         summary.found = len(plan.inputs)
+        bar.set_total(len(plan.inputs))
         jobs_ = {i: Job(inp, plan.stems[i], None, plan.source_files[i]) for i, inp in enumerate(plan.inputs)}
 
         def finish(job: Job, result: dict) -> None:
@@ -121,15 +122,14 @@ def run_extract(paths: list[Path], outdir: Path | None, *, options: Options | No
             writer = Writer(out, manifest, "extract", overwrite=overwrite)
             plan = plan_inputs(paths, Path(outdir), follow_symlinks, summary.not_followed)
             summary.found = len(plan.inputs)
+            bar.set_total(len(plan.inputs))
             bad = {i for i, _ in plan.unreadable}
             readable = [i for i in range(len(plan.inputs)) if i not in bad]
             rec = reconcile(manifest.state, [plan.inputs[i] for i in readable])
             continues = {readable[k]: doc for k, doc in rec.continues.items()}
-            moved_away = {id(doc) for doc in continues.values()}
             for e, reason in rec.stale:
-                if id(e) not in moved_away:
-                    manifest.mark_stale(e, reason)
-                    summary.stale += len(e.get("records") or [])
+                manifest.mark_stale(e, reason)
+                summary.stale += len(e.get("records") or [])
             fixed = {i: stem_of(doc) for i, doc in continues.items() if stem_of(doc)}
             own = {n.casefold() for doc in continues.values() for n in doc.get("records") or []}
             taken = [] if overwrite else sorted((writer.state.known | writer.on_disk) - own)

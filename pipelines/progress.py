@@ -18,6 +18,9 @@ from pipelines.io import printable
 class NoProgress:
     total = 0
 
+    def set_total(self, total: int) -> None:
+        self.total = total
+
     def __enter__(self):
         return self
 
@@ -61,6 +64,11 @@ class BatchProgress(NoProgress):
                             console=Console(stderr=True), redirect_stdout=sys.stdout.isatty(),
                             redirect_stderr=False, transient=False)
         self.main = self.bar.add_task(label, total=total, info="")
+
+    def set_total(self, total: int) -> None:
+        """The number of documents, once the run knows it (after hashing and resuming)."""
+        self.total = total
+        self.bar.update(self.main, total=total)
 
     def __enter__(self):
         self.bar.start()

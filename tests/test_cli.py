@@ -219,6 +219,12 @@ def test_extract_shows_pages_on_a_terminal(tmp_path, declaration):
     assert "page 1/3" in screen and "decl.pdf" in screen and "ETA" in screen, screen[-2000:]
 
 
+def test_batch_bar_shows_the_current_file_and_the_count(tmp_path, declaration):
+    indir = two_files(tmp_path, declaration)
+    screen = _on_a_terminal(["batch", str(indir), "-o", str(tmp_path / "o"), "-j", "1"])
+    assert "documents" in screen and "2/2" in screen and "sub/b.pdf" in screen and "ETA" in screen, screen[-2000:]
+
+
 def test_eta_counts_pages_of_documents_in_progress():
     from pipelines.progress import eta_text
 
