@@ -683,12 +683,16 @@ def test_huge_mediabox_is_too_large(tmp_path):
 ])
 @pytest.mark.parametrize("command", ["batch", "extract"])
 def test_options_are_validated(tmp_path, args, words, command):
+    """Checked before anything runs (in-process: no worker is started)."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
     make_pdf(tmp_path / "in" / "a.pdf", "a")
     target = str(tmp_path / "in") if command == "batch" else str(tmp_path / "in" / "a.pdf")
-    p = cli(command, target, "-o", str(tmp_path / "o"), *args)
-    o, e = text(p)
-    assert p.returncode == 2 and "E_USAGE" in e and words in e, e
-    no_traceback(o, e)
+    r = CliRunner().invoke(app, [command, target, "-o", str(tmp_path / "o"), *args])
+    assert r.exit_code == 2 and "E_USAGE" in r.output and words in r.output, r.output
+    no_traceback(r.output)
     assert not (tmp_path / "o").exists()
 
 
