@@ -28,7 +28,7 @@ def one_run(indir: str, jobs: int) -> dict:
     from pipelines.batch import run_batch
 
     with tempfile.TemporaryDirectory() as out:
-        s = run_batch(indir, out, jobs=jobs, progress=False)
+        s = run_batch(indir, out, jobs=jobs, progress=False, follow_symlinks=True)  # subsets are links
     # the parent's own peak (VmHWM: ru_maxrss would carry the peak of whoever exec'd us);
     # the workers': the largest of them, from the kernel's accounting of waited-for children
     hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))

@@ -15,7 +15,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from . import errors
 from .layout import PageLayout
@@ -47,6 +47,27 @@ class PageInfo:
     number: int
     kind: str  # text | image | garbled | error
     note: str = ""
+    code: str | None = None  # kind "error": why the page was lost (E_MEMORY, E_TOO_LARGE, E_CORRUPT)
+
+
+# Called with ("start" | "done", page number, page count) around every page a
+# Document reads: progress bars, and tests that need to know the page.
+PageHook = Callable[[str, int, int], None]
+_PAGE_HOOKS: list[PageHook] = []
+
+
+def add_page_hook(hook: PageHook) -> Callable[[], None]:
+    """Call hook around every page read in this process; returns its remover."""
+    _PAGE_HOOKS.append(hook)
+    return lambda: _PAGE_HOOKS.remove(hook) if hook in _PAGE_HOOKS else None
+
+
+def _notify(event: str, number: int, total: int) -> None:
+    for hook in list(_PAGE_HOOKS):
+        try:
+            hook(event, number, total)
+        except Exception:  # a progress display must never cost a page
+            log.debug("page hook failed", exc_info=True)
 
 
 @dataclass
@@ -61,19 +82,25 @@ class Document:
     def pages(self) -> Iterator[PageLayout]:
         """The pages in order, one at a time (a generator: only the current page's
         parser objects are alive). A page that cannot be read is skipped and listed
-        in `info` with kind "error"; a document that cannot be read at all raises a
-        ShenbaoError (never a library's own exception)."""
+        in `info` with kind "error" and the code of why (a page that ran out of
+        memory is E_MEMORY: the document is then partial, never silently short);
+        a document that cannot be read at all raises a ShenbaoError (never a
+        library's own exception), the pages' own code when they agree (every
+        page too large: E_TOO_LARGE)."""
         self.info = []
         if self.filetype == "pdf":
             yield from self._pdf_pages()
         else:
             yield from self._image_pages()
+        if self.info and all(i.kind == "error" for i in self.info):
+            codes = {i.code for i in self.info}
+            cls = errors.CODES.get(codes.pop()) if len(codes) == 1 else None
+            raise (cls or errors.CorruptFile)(f"{self.path.name}: no page could be read ({self.info[0].note})")
 
     def _page_error(self, number: int, exc: BaseException) -> None:
-        if isinstance(exc, MemoryError):
-            raise errors.OutOfMemory(f"{self.path.name}: out of memory on page {number}") from exc
-        log.warning("%s page %d: %s: %s", self.path.name, number, type(exc).__name__, exc)
-        self.info.append(PageInfo(number, "error", _describe(exc)))
+        code, note = _page_failure(exc)
+        log.info("%s page %d: %s", self.path.name, number, note)
+        self.info.append(PageInfo(number, "error", note, code))
 
     # ------------------------------------------------------------------ PDF
     def _pdf_pages(self) -> Iterator[PageLayout]:
@@ -86,10 +113,11 @@ class Document:
                 raise _corrupt(self.path, exc, "PDF") from exc
             for i in range(1, self.n_pages + 1):
                 if i > len(plumber_pages):
-                    self.info.append(PageInfo(i, "error", "the text-layer reader (pdfminer) does not find "
-                                                          "this page: damaged page tree"))
+                    self.info.append(PageInfo(i, "error", "E_CORRUPT: the text-layer reader (pdfminer) does "
+                                                          "not find this page: damaged page tree", "E_CORRUPT"))
                     continue
                 page = plumber_pages[i - 1]
+                _notify("start", i, self.n_pages)
                 try:
                     chars = page.chars
                     if len(chars) > MAX_PAGE_CHARS:
@@ -111,6 +139,7 @@ class Document:
                 finally:
                     _quietly(page.close)  # pdfplumber caches layout objects per page
                 self.info.append(PageInfo(i, layout.kind, "; ".join(layout.warnings)))
+                _notify("done", i, self.n_pages)
                 yield layout
         finally:
             renderer.close()
@@ -149,6 +178,7 @@ class Document:
             raise _corrupt(self.path, exc, "image") from exc
         with img:
             for i in range(1, self.n_pages + 1):
+                _notify("start", i, self.n_pages)
                 try:
                     img.seek(i - 1)
                     _check_pixels(img.size, self.options.max_pixels)  # before decoding
@@ -165,11 +195,33 @@ class Document:
                     self._page_error(i, exc)
                     continue
                 self.info.append(PageInfo(i, "image", "; ".join(layout.warnings)))
+                _notify("done", i, self.n_pages)
                 yield layout
 
 
 # a ShenbaoError about one page only: that page is skipped, the rest is read
-_PAGE_LEVEL = (errors.TooLarge, errors.CorruptFile)
+_PAGE_LEVEL = (errors.TooLarge, errors.CorruptFile, errors.OutOfMemory)
+
+
+def _page_failure(exc: BaseException) -> tuple[str, str]:
+    """(code, note) of a lost page: E_MEMORY for every way of running out of
+    memory (MemoryError, onnxruntime's std::bad_alloc), the code of a
+    ShenbaoError, else E_CORRUPT with the library's one-line message."""
+    exc = _unwrap(exc)
+    if isinstance(exc, errors.ShenbaoError):
+        return exc.code, f"{exc.code}: {exc.message}"
+    if errors.is_memory_error(exc):
+        return errors.OutOfMemory.code, (f"{errors.OutOfMemory.code}: out of memory on this page "
+                                         f"({errors.one_line(exc, 160)}); raise --max-memory or lower --jobs")
+    if _from_ocr_engine(exc):  # not the file's fault: the engine failed on it
+        return "E_INTERNAL", f"E_INTERNAL: the OCR engine failed on this page ({errors.one_line(exc, 160)})"
+    return errors.CorruptFile.code, f"{errors.CorruptFile.code}: {_describe(exc)}"
+
+
+def _from_ocr_engine(exc: BaseException) -> bool:
+    kind = type(exc)
+    return kind.__module__.split(".")[0] in ("rapidocr", "onnxruntime") or "ONNXRuntime" in kind.__name__ \
+        or "[ONNXRuntimeError]" in str(exc)
 
 
 class _PdfRenderer:
@@ -231,10 +283,7 @@ def _describe(exc: BaseException) -> str:
     exc = _unwrap(exc)
     if isinstance(exc, errors.ShenbaoError):
         return exc.message
-    msg = str(exc).strip()
-    if len(msg) > 200:
-        msg = msg[:199] + "…"
-    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+    return errors.one_line(exc, 200)
 
 
 def _corrupt(path: Path, exc: BaseException, what: str) -> errors.ShenbaoError:
@@ -260,11 +309,14 @@ def _encrypted(path: Path, password: str | None) -> errors.ShenbaoError:
 def _ocr(image, number: int, dpi: float, engine: str) -> PageLayout:
     try:
         from .image.page import image_to_layout
-    except ImportError as exc:  # the scanned path is optional until installed
-        w, h = image.size
-        page = PageLayout(number=number, kind="image", width=w * 72 / dpi, height=h * 72 / dpi)
-        page.warnings.append(f"page {number}: image page, but the OCR path is unavailable ({exc})")
-        return page
+    except ImportError as exc:
+        # under an address-space limit (--max-memory) a native library (cv2,
+        # onnxruntime) may not even map: that page ran out of memory
+        if errors.is_memory_error(exc):
+            raise errors.OutOfMemory(f"the OCR libraries cannot be loaded within the memory limit "
+                                     f"({errors.one_line(exc, 160)})") from exc
+        raise errors.MissingDependency(f"the OCR path cannot be loaded ({errors.one_line(exc, 160)}); "
+                                       "run ./setup.sh") from exc
     layout = image_to_layout(image, number=number, dpi=dpi, engine=engine)
     layout.dpi = float(dpi)
     return layout

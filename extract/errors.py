@@ -47,6 +47,12 @@ NoRecords = _error("NoRecords", "E_NO_RECORDS",
 WorkerDied = _error("WorkerDied", "E_WORKER_DIED",
                     "the worker process was killed (out of memory, or a crash in a native library): "
                     "lower --jobs, raise --max-memory, or report a bug with the file attached")
+Locked = _error("Locked", "E_LOCKED",
+                "another shenbao run is writing into this OUTDIR: wait for it (--wait SECONDS) "
+                "or give another -o")
+ClusterError = _error("ClusterError", "E_CLUSTER",
+                      "the Ray cluster could not be reached or could not start its workers: start one "
+                      "(ray start --head), give --ray HOST:PORT, or use --ray local")
 
 
 def all_errors() -> list[type[ShenbaoError]]:
@@ -55,3 +61,46 @@ def all_errors() -> list[type[ShenbaoError]]:
 
 
 CODES = {cls.code: cls for cls in all_errors()}
+
+
+# ------------------------------------------------------------------ foreign exceptions
+
+_TRACEBACK = "Traceback (most recent call last)"
+_OUT_OF_MEMORY = ("bad_alloc", "Failed to allocate memory", "Cannot allocate memory",
+                  "failed to map segment from shared object", "out of memory")
+
+
+def is_memory_error(exc: BaseException) -> bool:
+    """MemoryError, or a native library's way of saying the same (onnxruntime's
+    std::bad_alloc and arena failures, a shared library that cannot be mapped
+    under the address-space limit)."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc)
+    return any(s.lower() in text.lower() for s in _OUT_OF_MEMORY)
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """`Type: message` on one line, without the Python traceback some libraries
+    put inside their messages (rapidocr wraps onnxruntime's errors in a
+    traceback.format_exc() string), cut to `limit` characters."""
+    text = str(exc).strip()
+    if _TRACEBACK in text:  # keep the last line, the one that says what went wrong
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        text = lines[-1] if lines else ""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    name = type(exc).__name__
+    return f"{name}: {text}" if text and not text.startswith(name) else (text or name)
+
+
+def from_exception(exc: BaseException, what: str = "") -> ShenbaoError:
+    """A ShenbaoError for any exception: itself when it is one, E_MEMORY for
+    the ways of running out of memory, else E_INTERNAL with a one-line message."""
+    if isinstance(exc, ShenbaoError):
+        return exc
+    prefix = f"{what}: " if what else ""
+    if is_memory_error(exc):
+        return OutOfMemory(f"{prefix}out of memory ({one_line(exc)}); raise --max-memory or lower --jobs")
+    return ShenbaoError(f"{prefix}{one_line(exc)}")

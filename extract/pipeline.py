@@ -135,15 +135,28 @@ def _record(seg: Segment, tpl: Template, score: float, scores: dict, lookalike_w
         if not c["passed"]:
             f.warn(f"check {c['id']} failed: {c['detail']}")
             for path in _check_paths(rec, c["fields"]):
-                where = prov.get(path) or {}
-                f.flag(path, "check_failed", c["detail"], page=where.get("page"), bbox=where.get("bbox"),
-                       warning=False, check=c["id"])
+                page, bbox = _where(prov, path)
+                f.flag(path, "check_failed", c["detail"], page=page, bbox=bbox, warning=False, check=c["id"])
     rec["source"] = {"pages": seg.pages, "variant_scores": {k: round(v, 3) for k, v in scores.items()},
                      "coverage": round(mapped.coverage, 4)}
     rec["provenance"] = prov
     rec["warnings"] = f.warnings
     rec["review"] = f.as_list()
     return rec
+
+
+def _where(prov: dict, path: str) -> tuple[int | None, list | None]:
+    """Page and box of a field, or of a row (the box around its fields on the
+    page of its first one)."""
+    if path in prov:
+        return prov[path].get("page"), prov[path].get("bbox")
+    parts = [p for k, p in prov.items() if k.startswith(path + ".") and p.get("bbox")]
+    if not parts:
+        return None, None
+    page = parts[0].get("page")
+    boxes = [p["bbox"] for p in parts if p.get("page") == page]
+    return page, [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+                  max(b[3] for b in boxes)]
 
 
 def _check_paths(rec: dict, fields: list[str]) -> list[str]:

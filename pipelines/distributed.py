@@ -13,10 +13,16 @@ a document that exceeds it (E_TIMEOUT), then starts a new actor. An actor that
 dies gives E_WORKER_DIED, or E_MEMORY when Ray's memory monitor killed it.
 --max-memory is not applied as RLIMIT_AS here (a Ray worker maps far more address
 space than it uses); memory is left to Ray's own memory monitor.
+
+Ray is an extra (`pip install 'shenbao[ray]'`; ./setup.sh installs it): without
+it `--ray` is E_MISSING_DEPENDENCY. No cluster at ADDRESS, or workers that
+cannot start, is E_CLUSTER naming shenbao's --ray. Ray's own log lines (its
+start-up banner, token and deprecation warnings) are kept off the terminal.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 import time
@@ -24,9 +30,11 @@ from collections import deque
 from pathlib import Path
 from typing import Callable
 
+from extract import errors
 from extract.document import Options
 from extract.errors import UnsupportedFile
-from pipelines.batch import E_MEMORY, E_TIMEOUT, E_WORKER_DIED, Job, Task, failure, run_one
+from pipelines.pool import E_MEMORY, E_TIMEOUT, E_WORKER_DIED, Task, failure, run_one
+from pipelines.run import Job
 
 
 class Extractor:
@@ -47,14 +55,26 @@ class Extractor:
 
 def connect(address: str, jobs: int | None) -> bool:
     """Join or start Ray; True when this call started it (and should shut it down)."""
-    import ray
-
+    try:
+        import ray
+    except ImportError as exc:
+        raise errors.MissingDependency(f"--ray needs Ray, which is not installed ({exc}): "
+                                       "pip install 'shenbao[ray]', or run ./setup.sh") from None
     if ray.is_initialized():
         return False
-    if address == "local":
-        ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
-    else:
-        ray.init(address=address, log_to_driver=False)
+    quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
+    try:
+        if address == "local":
+            ray.init(num_cpus=jobs, include_dashboard=False, **quiet)
+        else:
+            ray.init(address=address, **quiet)
+    except ConnectionError as exc:
+        where = "on this machine" if address == "auto" else f"at {address}"
+        raise errors.ClusterError(f"--ray {address}: no Ray cluster found {where} ({_first_line(exc).split('.')[0]}); "
+                                  "start one with `ray start --head`, give --ray HOST:PORT, "
+                                  "or use --ray local for a one-machine cluster") from None
+    except Exception as exc:
+        raise errors.ClusterError(f"--ray {address}: cannot start or join Ray: {_first_line(exc)}") from None
     return True
 
 
@@ -79,8 +99,8 @@ def run_on_ray(todo: list[Job], on_result: Callable[[Job, dict], None], *, task:
         try:
             ray.get([a.ready.remote() for a in actors])
         except RayError as exc:
-            raise RuntimeError(f"Ray workers cannot start the extractor (is shenbao installed on "
-                               f"every node?): {_clean(exc).splitlines()[-1]}") from exc
+            raise errors.ClusterError(f"Ray workers cannot start the extractor (is shenbao installed on "
+                                      f"every node?): {_clean(exc).splitlines()[-1]}") from None
 
     started = connect(address, workers)
     try:
@@ -117,7 +137,7 @@ def run_on_ray(todo: list[Job], on_result: Callable[[Job, dict], None], *, task:
                     result = failure(E_WORKER_DIED, f"the Ray actor died on this document: "
                                                     f"{_first_line(exc)}")
                 except RayError as exc:  # e.g. the result could not be sent back
-                    result = failure("E_INTERNAL", _first_line(exc))
+                    result = failure("E_INTERNAL", errors.one_line(exc))
                     idle.append(actor)
                 on_result(job, result)
             now = time.monotonic()

@@ -158,13 +158,17 @@ def _bad_provenance(prov: dict) -> str | None:
     return None
 
 
-def load_records(outdir: str | Path) -> Loaded:
+def load_records(outdir: str | Path, include_stale: bool = False) -> Loaded:
     """Every record of OUTDIR to export, by file name, each replaced by its
     reviewed record where OUTDIR/reviewed/ holds one; and every .json file that
-    is not exported, with the reason. This is the one place that decides what
-    an export holds."""
+    is not exported, with the reason. Records the batch manifest marks stale
+    (their input is gone or changed) are left out unless include_stale
+    (pipelines/manifest.py). This is the one place that decides what an export
+    holds."""
+    from pipelines.manifest import record_files
+
     outdir = Path(outdir)
-    files = sorted(outdir.glob("*.json"))
+    files = record_files(outdir, include_stale)
     review_dir = outdir / REVIEWED
     reviewed = {p.stem: p for p in sorted(review_dir.glob("*.json"))} if review_dir.is_dir() else {}
     loaded = Loaded([], files=len(files))
@@ -446,7 +450,7 @@ def flat_tables(records: list[RecordFile]):
 
 # ------------------------------------------------------------------ export
 
-def export(outdir: str | Path, to: str | Path) -> Exported:
+def export(outdir: str | Path, to: str | Path, include_stale: bool = False) -> Exported:
     """Write the records of outdir to `to` (see the module docstring). Raises
     NoRecords when there is nothing to export, UsageError for a TARGET of no
     known form, OutputError when it cannot be written."""
@@ -454,7 +458,7 @@ def export(outdir: str | Path, to: str | Path) -> Exported:
 
     kind, target = export_write.target_kind(to)
     export_write.refuse_inside(kind, target, Path(outdir))
-    loaded = load_records(outdir)
+    loaded = load_records(outdir, include_stale)
     if not loaded.records:
         raise errors.NoRecords(_nothing(outdir, loaded))
     problems = list(loaded.problems)

@@ -153,13 +153,13 @@ def test_corrupt_file_reported_rest_written_and_rerun_retries_only_errors(tmp_pa
     for rel in ["a.pdf", "sub/a.pdf", "multi.pdf", "UPPER.PDF"]:
         make_pdf(indir / rel, rel)
     (indir / "bad.pdf").write_bytes(b"this is not a pdf")
-    (indir / "gone.pdf").symlink_to(indir / "nowhere.pdf")  # unreadable
+    (indir / "gone.pdf").symlink_to(indir / "nowhere.pdf")  # a link: not followed, named
     (indir / "readme.txt").write_text("ignored")
     outdir = indir / "out"  # inside INDIR: must not be read as input
 
     s = run_batch(indir, outdir, jobs=2, progress=False, task=fake_task)
-    assert (s.found, s.ok, s.records, s.pages) == (6, 4, 5, 8)
-    assert s.failed == {"E_CORRUPT": 1, "E_UNSUPPORTED": 1}
+    assert (s.found, s.ok, s.records, s.pages) == (5, 4, 5, 8)
+    assert s.failed == {"E_CORRUPT": 1} and s.not_followed == ["gone.pdf"]
     assert set(read_outputs(outdir)) == {"a.json", "sub__a.json", "multi-1.json", "multi-2.json",
                                          "UPPER.json"}
     check_record(outdir, "sub__a.json", indir, "sub/a.pdf")
@@ -174,9 +174,13 @@ def test_corrupt_file_reported_rest_written_and_rerun_retries_only_errors(tmp_pa
     with open(outdir / MANIFEST, "a") as f:
         f.write('{"file": "a.pdf", "sha2')
     s = run_batch(indir, outdir, jobs=2, progress=False, task=fake_task)
-    assert (s.skipped, s.ok, s.n_failed) == (4, 0, 2)
+    assert (s.skipped, s.ok, s.n_failed) == (4, 0, 1)
     assert task_log().count("bad.pdf") == 2 and len(task_log()) == 6
-    assert len(manifest(outdir)) == 8
+    assert len(manifest(outdir)) == 6
+
+    # with --follow-symlinks the broken link is an input, and unreadable
+    s = run_batch(indir, outdir, jobs=2, progress=False, task=fake_task, follow_symlinks=True)
+    assert s.failed == {"E_CORRUPT": 1, "E_UNSUPPORTED": 1} and not s.not_followed
 
 
 # ------------------------------------------------------------------ limits

@@ -280,6 +280,15 @@ def test_error_codes_unique_and_documented():
     assert str(e) == "E_CORRUPT: x.pdf is damaged" and e.message == "x.pdf is damaged"
 
 
+def test_readme_error_table_is_docs_table():
+    """The README's table of codes is docs/errors.md's, row for row, and lists every code."""
+    def rows(path):
+        return [ln for ln in (ROOT / path).read_text(encoding="utf-8").splitlines() if ln.startswith("| `E_")]
+
+    assert rows("README.md") == rows("docs/errors.md")
+    assert sorted(r.split("`")[1] for r in rows("README.md")) == sorted(c.code for c in errors.all_errors())
+
+
 # ------------------------------------------------------------------ each hostile input
 
 def test_empty_file(tmp_path):
@@ -615,7 +624,11 @@ def test_cli_extract_reports_every_bad_file_and_goes_on(tmp_path, valid_pdf):
         line = next((x for x in out.stderr.splitlines() if x.startswith(f"{name}: ")), None)
         assert line and f"{name}: {code}: " in line and words in line, (name, out.stderr)
     assert f"{len(expected)} of {len(names)} files failed" in out.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.json", "manifest.jsonl"]
+    entries = {e["file"]: e for e in manifest(tmp_path / "out")}  # extract keeps the same account as batch
+    assert {n: e["error_code"] for n, e in entries.items()} == \
+        {**{n: code for n, (code, _) in expected.items()}, "good.pdf": None}
+    assert entries["good.pdf"]["records"] == ["good.json"] and entries["good.pdf"]["status"] == "ok"
     assert_clean_outdir(tmp_path / "out")
 
 
@@ -641,21 +654,23 @@ def test_cli_options_reach_options(monkeypatch, tmp_path):
     """--password, --max-pages, --max-pixels of both commands end up in Options."""
     from typer.testing import CliRunner
 
-    import extract.pipeline
     import pipelines.batch
+    import pipelines.extracting
     from pipelines.cli import app
 
     seen = []
 
-    def fake_extract(path, options=None, templates=None):
+    def fake_extract(paths, outdir, options=None, **kw):
         seen.append(options)
-        raise errors.NotDeclaration("stub")
+        s = pipelines.batch.Summary(found=1)
+        s.failed = {"E_NOT_DECLARATION": 1}
+        return s
 
     def fake_batch(indir, outdir, options=None, **kw):
         seen.append(options)
         return pipelines.batch.Summary()
 
-    monkeypatch.setattr(extract.pipeline, "extract_file", fake_extract)
+    monkeypatch.setattr(pipelines.extracting, "run_extract", fake_extract)
     monkeypatch.setattr(pipelines.batch, "run_batch", fake_batch)
     (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
     flags = ["--password", "pw", "--max-pages", "7", "--max-pixels", "1234"]
@@ -766,18 +781,18 @@ def test_disk_full_during_extract(tmp_path, valid_pdf, monkeypatch):
 
     files = [str(copy_to(valid_pdf, tmp_path / "in" / f"{n}.pdf")) for n in "abc"]
     outdir = tmp_path / "out"
-    full = FullDisk(budget=1)
+    full = FullDisk(budget=2)  # a.json and OUTDIR; then full
     monkeypatch.setattr(pipelines.io, "os", full.only_for(pipelines.io))
     r = CliRunner().invoke(app, ["extract", "-o", str(outdir), *files])
     assert r.exit_code == 1
     no_traceback(r.output)
     assert r.output.count("E_OUTPUT") == 2 and "No space left on device" in r.output
-    assert sorted(p.name for p in outdir.iterdir()) == ["a.json"]  # b and c: nothing, not half
+    assert sorted(p.name for p in outdir.glob("*.json")) == ["a.json"]  # b and c: nothing, not half
     assert_clean_outdir(outdir)
     monkeypatch.undo()  # space again: a rerun completes
     r = CliRunner().invoke(app, ["extract", "-o", str(outdir), *files])
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in outdir.iterdir()) == ["a.json", "b.json", "c.json"]
+    assert sorted(p.name for p in outdir.glob("*.json")) == ["a.json", "b.json", "c.json"]
     assert_clean_outdir(outdir)
 
 
@@ -791,7 +806,7 @@ def test_disk_full_during_batch_records(tmp_path, valid_pdf, monkeypatch):
     for n in "abc":
         copy_to(valid_pdf, indir / f"{n}.pdf").write_bytes(valid_pdf.read_bytes() + f"%{n}\n".encode())
     outdir = tmp_path / "out"
-    monkeypatch.setattr(pipelines.io, "os", FullDisk(budget=1).only_for(pipelines.io))
+    monkeypatch.setattr(pipelines.io, "os", FullDisk(budget=2).only_for(pipelines.io))  # a.json, OUTDIR
     s = run_batch(indir, outdir, jobs=1, progress=False)
     assert s.ok == 1 and s.failed == {"E_OUTPUT": 2}
     assert [e["error_code"] for e in manifest(outdir)] == [None, "E_OUTPUT", "E_OUTPUT"]
@@ -877,8 +892,10 @@ def test_long_names_fit(tmp_path):
 
 def test_outputs_stay_inside_outdir(tmp_path, valid_pdf):
     """Names with `..`, dashes, spaces and Chinese; a symlinked input pointing
-    outside; a symlink already in OUTDIR pointing outside: every write lands in
-    OUTDIR, and the outside file is never touched."""
+    outside (named on the command line: read); a symlink already in OUTDIR
+    pointing outside: every write lands in OUTDIR, the link is neither
+    followed nor taken over (its name is someone else's: link_2.json), and
+    the outside file is never touched."""
     outside = tmp_path / "outside"
     copy_to(valid_pdf, outside / "real.pdf")
     secret = outside / "secret.json"
@@ -897,9 +914,9 @@ def test_outputs_stay_inside_outdir(tmp_path, valid_pdf):
     assert secret.read_text() == "keep" and sorted(p.name for p in outside.iterdir()) == ["real.pdf", "secret.json"]
     got = sorted(p.name for p in outdir.iterdir())
     assert got == sorted(["o.json", "help.json", "空 格 申报.json", "json.json", "document.json",
-                          "link.json", "real.json"]), got
-    assert not (outdir / "link.json").is_symlink()  # the link was replaced, not followed
-    assert all(p.resolve().parent == outdir.resolve() for p in outdir.iterdir())
+                          "link.json", "link_2.json", "real.json", "manifest.jsonl"]), got
+    assert (outdir / "link.json").is_symlink() and secret.read_text() == "keep"  # left alone
+    assert all(p.resolve().parent == outdir.resolve() for p in outdir.iterdir() if p.name != "link.json")
 
 
 def test_dash_names_need_double_dash(tmp_path, valid_pdf):
@@ -923,13 +940,15 @@ def test_same_stem_twice_in_one_run(tmp_path, valid_pdf):
     b = copy_to(valid_pdf, tmp_path / "y" / "a.pdf")
     r = CliRunner().invoke(app, ["extract", "-o", str(tmp_path / "out"), str(a), str(b)])
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.json", "a_2.json"]
-    r = CliRunner().invoke(app, ["extract", "-o", str(tmp_path / "out"), str(a)])  # a rerun overwrites
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.json", "a_2.json"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == ["a.json", "a_2.json"]
+    r = CliRunner().invoke(app, ["extract", "-o", str(tmp_path / "out"), str(a)])  # a rerun replaces its own
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == ["a.json", "a_2.json"]
 
 
 def test_batch_fifo_and_device_inputs(tmp_path, valid_pdf):
-    """A FIFO and a symlink to /dev/zero named .pdf in INDIR: reported, no hang."""
+    """A FIFO and a symlink to /dev/zero named .pdf in INDIR: reported, no hang
+    (the link is not followed at all unless --follow-symlinks)."""
     from pipelines.batch import run_batch
 
     indir = tmp_path / "in"
@@ -937,7 +956,10 @@ def test_batch_fifo_and_device_inputs(tmp_path, valid_pdf):
     os.mkfifo(indir / "pipe.pdf")
     (indir / "zero.pdf").symlink_to("/dev/zero")
     with time_limit(120):
-        s = run_batch(indir, tmp_path / "out", jobs=1, progress=False)
+        s = run_batch(indir, tmp_path / "out0", jobs=1, progress=False)
+    assert s.ok == 1 and s.failed == {"E_UNSUPPORTED": 1} and s.not_followed == ["zero.pdf"]
+    with time_limit(120):
+        s = run_batch(indir, tmp_path / "out", jobs=1, progress=False, follow_symlinks=True)
     assert s.ok == 1 and s.failed == {"E_UNSUPPORTED": 2}
     msgs = {e["file"]: e["error_message"] for e in manifest(tmp_path / "out") if e["status"] == "error"}
     assert set(msgs) == {"pipe.pdf", "zero.pdf"} and all("not a regular file" in m for m in msgs.values())
