@@ -464,6 +464,36 @@ def parse_options(text: str | None, options: list[str],
     return states
 
 
+def has_marks(text: str | None) -> bool:
+    """The text holds box or tick marks (an option list)."""
+    return any(ch in _MARK_CHARS for ch in _canonical_marks(text or ""))
+
+
+def ticked_words(text: str | None, options: list[str] | None = None) -> str | None:
+    """The ticked option of a printed option list, as printed: with the
+    options known (`parse_options`), else the words the marks stand beside
+    (`是□ 否☑` → 否, `☑新增项目 □延续项目` → 新增项目). None unless exactly one
+    option is ticked."""
+    if options:
+        return checked_option(text, options)
+    s = _canonical_marks(text or "")
+    parts = [p for p in re.split(f"([{_MARK_CHARS}])", s) if p.strip()]
+    marks = [i for i, p in enumerate(parts) if p in _MARK_CHARS]
+    if not marks:
+        return None
+    words = [i for i, p in enumerate(parts) if p not in _MARK_CHARS]
+    # the text's own convention: a mark before the first word, or after each word
+    before = marks[0] < (words[0] if words else 0)
+    ticked = []
+    for i in marks:
+        if parts[i] not in CHECKED_GLYPHS:
+            continue
+        j = i + 1 if before else i - 1
+        if 0 <= j < len(parts) and parts[j] not in _MARK_CHARS:
+            ticked.append(parts[j].strip())
+    return ticked[0] if len(ticked) == 1 else None
+
+
 def checked_option(text: str | None, options: list[str]) -> str | None:
     """The one ticked option of an option list; None if none or several are ticked."""
     ticked = [o for o, s in parse_options(text, options).items() if s]

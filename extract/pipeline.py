@@ -100,7 +100,7 @@ def records_from(doc: Document, pages: list[PageLayout], templates: tuple[Templa
         rec["review"] = [{"path": None, "reason": "unread_text", "page": b.number, "bbox": None,
                           "detail": f"page {b.number} could not be read ({b.note}); "
                                     "its fields may be missing"} for b in bad_pages] + rec["review"]
-        validate(rec)
+        validate(rec)  # (review is optional in the schema for older records; every record here has it)
     return records
 
 

@@ -11,6 +11,7 @@ from . import errors
 from .mapping import Mapped, Raw
 from .normalize import (
     clean_text,
+    has_marks,
     parse_amount,
     parse_date,
     parse_date_range,
@@ -20,6 +21,7 @@ from .normalize import (
     parse_year,
     snap,
     stage_ticked,
+    ticked_words,
 )
 from .template import FieldSpec, TableSpec
 
@@ -190,6 +192,8 @@ class Builder:
 
     def tables(self) -> None:
         for spec in self.m.template.tables:
+            if spec.to_extra:
+                continue  # its columns are in extra (the accounting pass put them there)
             rows = self.m.rows.get(spec.key, [])
             out = []
             for i, row in enumerate(rows):
@@ -263,6 +267,12 @@ class Builder:
             if isinstance(val, list):
                 out[label] = [clean_text(r.text) or None if r is not None else None for r in val]
                 continue
+            if val.options or has_marks(val.text):
+                ticked = ticked_words(val.text, val.options)
+                if ticked is not None:
+                    out[label] = ticked
+                    self.f.carry(f"extra.{label}", val.flags, where=val)
+                    continue
             amount = None
             if val.amount or any(w in label for w in money):
                 amount = parse_amount(val.text, val.unit or self.unit)

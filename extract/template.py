@@ -97,6 +97,7 @@ class TableSpec:
     heading: list[str] = field(default_factory=list)  # printed table headings (长期/年度绩效指标)
     whole_row: list[str] = field(default_factory=list)  # columns every printed row fills
     optional: bool = False  # not every form of the variant prints this table
+    to_extra: bool = False  # no record list: each printed column goes to `extra` as a list of its values
 
 
 @dataclass
@@ -163,7 +164,7 @@ class Template:
                     continue
                 if s.key:
                     out.append(s.key)
-                elif not s.subfields and s is not f:
+                elif not s.subfields:
                     out.append(f"extra.{normalize_label(s.labels[0])}")
                 if s.end_key:
                     out.append(s.end_key)

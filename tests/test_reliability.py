@@ -333,15 +333,16 @@ def test_changed_and_deleted_inputs_make_stale_records_left_out_of_exports(tmp_p
     assert (s.ok, s.skipped, s.stale) == (1, 1, 2)
     stale = {x["file"]: x["reason"] for x in lines(outdir) if x["status"] == "stale"}
     assert stale == {"x.pdf": "input changed", "gone.pdf": "input gone"}
-    exported = {name: rec["source"]["file"] for name, rec in load_records(outdir)}
+    exported = {r.name: json.loads(r.path.read_text(encoding="utf-8"))["source"]["file"]
+                for r in load_records(outdir).records}
     assert exported == {"kept.json": "kept.pdf", "x_2.json": "x.pdf"}  # one x.pdf, the current one
-    assert len(load_records(outdir, include_stale=True)) == 4
+    assert len(load_records(outdir, include_stale=True).records) == 4
     # the CLI says what it left out
     p = cli("export", str(outdir), "--to", str(tmp_path / "t") + "/")
     out, err = text(p)
-    assert p.returncode == 0 and "2 stale records left out" in err and "2 records exported" in err, err
+    assert p.returncode == 0 and "2 stale record(s) left out" in err and "exported 2 record(s)" in err, err
     p = cli("export", str(outdir), "--to", str(tmp_path / "t2") + "/", "--include-stale")
-    assert "4 records exported" in text(p)[1]
+    assert "exported 4 record(s)" in text(p)[1]
     # a third run changes nothing: stale stays stale, nothing is redone
     s = run_batch(indir, outdir, jobs=1, progress=False, task=fake_task)
     assert (s.ok, s.skipped, s.stale) == (0, 2, 0)
@@ -544,8 +545,8 @@ def test_export_names_what_it_left_out(tmp_path):
     o, e = text(p)
     no_traceback(o, e)
     assert p.returncode == 1
-    assert "cut.json: E_CORRUPT: not a complete record" in e and "plan.json: not a record" in e
-    assert "1 records exported" in e
+    assert "cut.json: truncated" in e and "plan.json: not a shenbao record" in e
+    assert "exported 1 record(s) from 3 .json file(s)" in e
 
 
 @pytest.mark.parametrize("junk", ["[1, 2]", '"text"', "42", "null", '{"no": "status"}'])

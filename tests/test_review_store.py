@@ -76,8 +76,8 @@ def test_queue_order_and_walk(tmp_path):
     assert s.neighbour(first.record, first.entry, 1, "open") is q2[0]
     # filters
     assert {it.record for it in s.queue(record=NANJING)} == {NANJING}
-    assert sorted(it.path for it in s.queue(field="budget_items[].amount")) == \
-        [f"budget_items[{i}].amount" for i in range(4)]
+    assert sorted(it.path for it in s.queue(field="budget_items[]")) == \
+        [f"budget_items[{i}]" for i in range(4)]  # the rows a failed sum puts in doubt
     assert s.queue(field="budget_items") and not s.queue(field="budget_item")  # whole parts of a path only
     # answered entries leave the queue, stay listed with status=all
     for it in s.queue(record=NANJING):

@@ -24,6 +24,7 @@ def account(st: State) -> None:
     _leftover_spans(st)
     _suspect_values(st)
     _shared_spans(st)
+    _tables_to_extra(st)
     _extra_columns(st)
     _expected(st)
     _expected_header(st)
@@ -100,6 +101,14 @@ def _suspect_values(st: State) -> None:
                                  f"the value '{raw.text.strip()[:40]}' holds the label '{lab}'", where=raw)
             flagged.add(key)
             break
+    # a header value holding another header item's label and a colon (某中心 单位：万元)
+    for key, raw in st.out.header.items():
+        others = [lab for k, labs in st.ctx.t.header.items() if k != key for lab in labs]
+        bare = re.sub(r"\s+", "", raw.text or "")
+        lab = next((lab for lab in others if re.search(re.escape(lab) + r"[：:]", bare)), None)
+        if lab and key in ("filing_unit", "project_name"):
+            st.out.findings.flag(f"form.{key}" if key == "filing_unit" else "project.name", "suspect_value",
+                                 f"the value '{raw.text.strip()[:40]}' holds the label '{lab}'", where=raw)
     # a value that begins with its own label (the scan merged label and value), or
     # with another label and a colon (a neighbour's label and value)
     long_labels = [lab for lab in labels if len(lab) >= 4]
@@ -126,6 +135,21 @@ def _shared_spans(st: State) -> None:
             others = [p for p in paths if p != path]
             st.out.findings.flag(path, "suspect_value",
                                  f"its text was also read into {', '.join(others[:3])}", where=span)
+
+
+def _tables_to_extra(st: State) -> None:
+    """A table the record has no list for (实施进度): each printed column into
+    `extra` under its printed header, as the list of its values in row order."""
+    for spec in st.ctx.t.tables:
+        rows = st.out.rows.pop(spec.key, None) if spec.to_extra else None
+        if not rows:
+            continue
+        for col in spec.columns:
+            label = next((r[col.key].label for r in rows if col.key in r and r[col.key].label), None)
+            if label is None:
+                continue
+            values = [r.get(col.key) for r in rows]
+            st.out.extra.setdefault(normalize_label(label), values)
 
 
 def _extra_columns(st: State) -> None:

@@ -219,6 +219,8 @@ def kv_row(st: State, cells: list[Cell], index: LabelIndex, parent: FieldSpec | 
                 raw.unit = st.unit_of(printed) or unit
                 raw.amount = (spec is not None and spec.type == "amount") or \
                     (parent is not None and parent.type == "amount")
+                if spec is not None and spec.type == "choice":
+                    raw.options = list(spec.options)
                 st.extra(spec.labels[0] if spec is not None else printed, raw, known=spec is not None)
             continue
         if spec.subfields and not spec.key:

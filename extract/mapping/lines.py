@@ -8,6 +8,7 @@ import unicodedata
 
 from ..layout import Cell, TextLine
 from ..normalize import normalize_label, parse_amount_unit, parse_year
+from ..review import Flag
 from .model import Raw
 from .segment import title_part
 from .state import State
@@ -42,6 +43,11 @@ def feed_line(st: State, line: TextLine) -> None:
         ledger.claim(line, "title", "form.year")
         return
     pairs = split_labeled(text, st.ctx.t.header, st.ctx.t.seal_words)
+    stray = _stray_prefix(text, pairs, line)
+    if stray is not None:  # OCR read a speck or a seal's edge before the label (财填报单位：…)
+        line = TextLine(text=line.text, bbox=line.bbox, page=line.page, confidence=line.confidence,
+                        method=line.method, flags=list(line.flags) + [
+                            Flag("low_confidence", f"'{stray}' read before the label: check the value")])
     for label, value, printed in pairs:
         if label == "amount_unit":
             unit = parse_amount_unit(value.lstrip("：: ")) or parse_amount_unit(text)
@@ -49,11 +55,21 @@ def feed_line(st: State, line: TextLine) -> None:
                 out.header.setdefault("amount_unit", Raw.of_line(line, unit, label=printed, rule="header-line"))
         elif value or label == "filing_unit":
             out.header.setdefault(label, Raw.of_line(line, value, label=printed, rule="header-line"))
-    if pairs and _covers_line(text, pairs):
+    if pairs and (_covers_line(text, pairs) or stray is not None):
         ledger.claim(line, "value", "form.header")
         return
     if st.ctx.is_boilerplate(text):
         ledger.claim(line, "boilerplate")
+
+
+def _stray_prefix(text: str, pairs, line: TextLine) -> str | None:
+    """One or two characters before the first label of an OCR'd line (a speck,
+    the edge of a seal or of the title read as text): the text, else None."""
+    if not pairs or not line.method.startswith("ocr") or _covers_line(text, pairs):
+        return None
+    first = min(text.find(p) for _, _, p in pairs)
+    head = normalize_label(text[:first])
+    return head if 0 < len(head) <= 2 else None
 
 
 def _covers_line(text: str, pairs) -> bool:
@@ -72,15 +88,36 @@ def heading(st: State, norm: str, raw: Raw, span=None) -> bool:
         hit = st.ctx.headings.get(bare)
     if hit is None:
         return False
+    cur = st.cur.heading.get(hit[0])
+    if cur is not None and _heading_rank(st, hit) < _heading_rank(st, (hit[0], cur.text)):
+        # an earlier table's heading after a later one's: a spreadsheet's print
+        # titles repeat it at the top of every page; the rows go on under the later one
+        if span is not None:
+            st.ledger.claim(span, "heading")
+        return True
     raw.text = hit[1]
-    if st.cur.heading.get(hit[0]) is None or st.cur.heading[hit[0]].text != hit[1]:
-        st.cur.block += 1
-        if st.cur.active is not None and st.cur.active.spec.key == hit[0]:
-            st.cur.active.block = st.cur.block
+    late = cur is None and st.cur.active is not None and st.cur.active.spec.key == hit[0]
+    if cur is None or cur.text != hit[1]:
+        if not late:
+            st.cur.block += 1
+            if st.cur.active is not None and st.cur.active.spec.key == hit[0]:
+                st.cur.active.block = st.cur.block
     st.cur.heading[hit[0]] = raw
+    st.cur.heading_fresh = True
+    if late:  # printed after the table's first rows (a side label cut by a page break)
+        for row in st.out.rows.get(hit[0], [])[st.cur.active.first_row:]:
+            if "table" not in row:
+                late_raw = Raw(raw.text, raw.page, raw.bbox, raw.confidence, raw.method, rule="heading-late",
+                               flags=[Flag("low_confidence", "the table's heading is printed after its first rows")])
+                row["table"] = late_raw
     if span is not None:
         st.ledger.claim(span, "heading")
     return True
+
+
+def _heading_rank(st: State, hit: tuple[str, str]) -> int:
+    spec = next((t for t in st.ctx.t.tables if t.key == hit[0]), None)
+    return spec.heading.index(hit[1]) if spec and hit[1] in spec.heading else -1
 
 
 def free_text_cell(st: State, cell: Cell) -> bool:

@@ -30,6 +30,7 @@ class Raw:
     rule: str = ""  # how it was found: kv, inline, group, header-line, table, total, …
     sources: list = field(default_factory=list)  # the cells or lines it was read from
     amount: bool = False  # (extra) money: recorded as a number in 元
+    options: list[str] = field(default_factory=list)  # (extra) a printed option list: the ticked option
 
     @classmethod
     def of(cls, cells: list[Cell], text: str | None = None, label_score: float = 1.0,

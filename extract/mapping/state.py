@@ -71,6 +71,7 @@ class ActiveTable:
     block: int = 0  # which printed table (a new heading starts another): merged cells never carry across
     stage_ranges: dict[str, tuple[float, float]] | None = None  # stage marks in columns of their own
     printed: dict[str, str] = field(default_factory=dict)  # column key → its header as printed
+    first_row: int = 0  # index of the first row read under this header
     overprinted: dict = field(default_factory=dict)  # column key → a value printed under a repeated header
 
 
@@ -78,6 +79,7 @@ class ActiveTable:
 class Cursor:
     active: ActiveTable | None = None
     heading: dict[str, Raw] = field(default_factory=dict)  # table key → heading over its rows
+    heading_fresh: bool = False  # a heading was read since the last header row
     block: int = 0  # counts the headings read
     last_block: dict[str, int] = field(default_factory=dict)  # table key → block of its last row
     block_start: dict[tuple, int] = field(default_factory=dict)  # (table, block) → its first row index

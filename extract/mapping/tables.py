@@ -218,6 +218,44 @@ def deinterleave(text: str, label: str) -> str | None:
     return "".join(out) if k == len(label) and out else None
 
 
+def _doubt_carried_tail(st: State, spec: TableSpec, keys: list[str]) -> None:
+    """A merged cell whose text is printed under a repeated header at the top of
+    a page began on the page before: the rows there that carried the value
+    from above may belong to it. Every row at the end of the table that carried
+    its value down is flagged."""
+    rows = st.out.rows.get(spec.key) or []
+    for key in keys:
+        i = len(rows) - 1
+        while i > 0 and key in rows[i] and rows[i][key] is rows[i - 1].get(key):
+            i -= 1
+        for j in range(i + 1, len(rows)):
+            rows[j][key] = _doubted(rows[j][key], "a merged cell cut by the page break prints its text on the "
+                                                  "next page: this row may belong to it")
+
+
+def _doubted(raw: Raw, why: str) -> Raw:
+    out = _joined(raw, Raw("", raw.page, raw.bbox))
+    out.flags = out.flags + [Flag("low_confidence", why)]
+    return out
+
+
+def floating_value(st: State, line) -> bool:
+    """A free line standing inside a merged column of the table being read (its
+    cell's rules lost): the value the next rows carry down, in doubt."""
+    a = st.cur.active
+    cx = (line.bbox[0] + line.bbox[2]) / 2
+    col = next((c for c, x0, x1 in a.columns if x0 <= cx <= x1 and c.key in a.spec.carry_down), None)
+    if col is None or not line.text.strip():
+        return False
+    raw = Raw.of_line(line, line.text.strip(), label=a.printed.get(col.key, col.labels[0]), rule="floating")
+    raw.flags = raw.flags + [Flag("low_confidence", "read from text standing inside the table, its cell's "
+                                                    "rules lost")]
+    a.overprinted[col.key] = raw
+    st.ledger.claim(line, "value", f"{a.spec.key}[].{col.key}")
+    _doubt_carried_tail(st, a.spec, [col.key])
+    return True
+
+
 def repeated_header(st: State, cells: list[Cell]) -> bool:
     """A data row that is the active table's header printed again with merged
     value cells under it (the header's text interleaved with theirs): each cell's
@@ -246,6 +284,7 @@ def repeated_header(st: State, cells: list[Cell]) -> bool:
     if hits < 2:
         return False
     st.ledger.claim_all([c for c in cells if c.text.strip()], "header", a.spec.key)
+    _doubt_carried_tail(st, a.spec, list(values))
     a.overprinted = {k: Raw.of([c], text=v, rule="header-overprint") for k, (c, v) in values.items()}
     for raw in a.overprinted.values():
         raw.confidence = min(raw.confidence, 0.75)  # read out of two texts printed over each other
@@ -339,7 +378,7 @@ def data_row(st: State, cells: list[Cell], continuing: bool = False) -> None:
     # the rest of a row cut by a page break, or (in a scan) by a stray rule
     # found where the paper has none
     ocr = any(is_ocr(c) for c in data)
-    if (continuing or ocr) and rows and _split_row(spec, row, rows[-1]):
+    if (continuing or ocr) and rows and _split_row(spec, row, rows[-1], page_top=continuing):
         i = len(rows) - 1
         for key, raw in row.items():
             prev = rows[-1].get(key)
@@ -358,6 +397,10 @@ def data_row(st: State, cells: list[Cell], continuing: bool = False) -> None:
         for key in spec.carry_down:  # merged cells, within one printed table only
             if not (row.get(key) and row[key].text.strip()) and key in rows[-1]:
                 row[key] = _carried(rows[-1][key], row.get(key), page_top=continuing)
+    known = any(r.text.strip() for k, r in row.items() if k != "table")
+    if continuing and rows and not known and any(r is not None and r.text.strip() for r in unknown.values()):
+        _add_unknown(st, spec.key, unknown, len(rows) - 1, join=True)  # the rest of a cut row's extra cells
+        return
     if spec.require and not any(row.get(k) and row[k].text.strip() for k in spec.require):
         return  # no row of the table (a sub-header, a 小计 row): its text stays for the accounting pass
     rows.append(row)
@@ -371,17 +414,16 @@ def data_row(st: State, cells: list[Cell], continuing: bool = False) -> None:
 def _carried(above: Raw, own: Raw | None, page_top: bool) -> Raw:
     """The value of a merged cell carried down into a row. When the row has an
     empty cell of its own there (a separate rectangle, not the merged cell
-    reaching down), the merged text may be printed elsewhere — a spreadsheet
+    reaching down), or no cell at all (a hole in the grid), the merged text may
+    be printed elsewhere — a spreadsheet
     prints a merged cell cut by a page break in the middle of its rows — so the
     carried value is in doubt, except in the first row of a new page, where a
     renderer leaves the rest of a cut cell empty."""
-    if own is None or not own.sources or page_top or \
-            {id(c) for c in own.sources} <= {id(c) for c in above.sources}:
-        return above
-    out = _joined(above, Raw("", above.page, above.bbox))
-    out.flags = out.flags + [Flag("low_confidence", "carried down over an empty cell of its own: the merged "
-                                                    "text may be printed elsewhere")]
-    return out
+    if page_top or (own is not None and own.sources
+                    and {id(c) for c in own.sources} <= {id(c) for c in above.sources}):
+        return above  # the merged cell reaching down, or the empty rest of one on a new page
+    return _doubted(above, "carried down over an empty cell of its own: the merged text may be printed "
+                           "elsewhere")
 
 
 def _claim_cell_values(st: State, spec: TableSpec, i: int, key: str, raw: Raw) -> None:
@@ -461,15 +503,21 @@ def _stages(st: State, col: ColumnSpec, cells: list[Cell]) -> dict[str, Raw]:
     return out
 
 
-def _split_row(spec: TableSpec, row: dict[str, Raw], prev: dict[str, Raw]) -> bool:
-    """After a page break, a row lacking every value that each real row has
-    (the template's `whole_row`, e.g. 明细金额) while the row before has them is
-    the rest of that row, cut by the page break."""
+def _split_row(spec: TableSpec, row: dict[str, Raw], prev: dict[str, Raw], page_top: bool = False) -> bool:
+    """A row lacking every value that each real row has (the template's
+    `whole_row`, e.g. 明细金额) while the row before has them is the rest of that
+    row, cut by the page break (or, in a scan, by a stray rule). At the top of a
+    page, a row lacking any of the columns every row fills itself (whole_row and
+    require, but for merged columns carried down) is such a rest too: a word
+    processor cuts a row mid-cell (`≥800` | `人`)."""
     if not spec.whole_row:
         return False
 
     def filled(r, k):
         return k in r and r[k].text.strip() != ""
-    return (any(filled(row, k) for k in row if k != "table")
-            and not any(filled(row, k) for k in spec.whole_row)
-            and all(filled(prev, k) for k in spec.whole_row))
+    if not any(filled(row, k) for k in row if k != "table"):
+        return False
+    if page_top:
+        own = [k for k in dict.fromkeys(spec.whole_row + spec.require) if k not in spec.carry_down]
+        return not all(filled(row, k) for k in own) and all(filled(prev, k) for k in own)
+    return not any(filled(row, k) for k in spec.whole_row) and all(filled(prev, k) for k in spec.whole_row)

@@ -84,7 +84,7 @@ def _template_kinds(variant: str) -> _TemplateKinds:
             for st in c.stages:
                 out.columns[(tb.key, f"stages.{st.key}")] = Kind("bool", tuple(st.labels))
         if tb.total:
-            out.fields[tb.total["key"]] = Kind("amount", tuple(tb.total.get("labels", ())))
+            out.fields[tb.total.key] = Kind("amount", tuple(tb.total.labels))
     return out
 
 
