@@ -19,6 +19,7 @@ from typing import Iterator
 
 from . import errors
 from .layout import PageLayout
+from .settings import DEFAULT as DEFAULT_SETTINGS, EngineOptions, Settings
 from .textlayer import page_layout, triage
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,16 @@ class Options:
     max_pages: int = DEFAULT_MAX_PAGES
     max_pixels: int = DEFAULT_MAX_PIXELS
     force_ocr: bool = False  # OCR every page even when it has a text layer
+    #: threads of the OCR runtime (0: its default, all cores); the batch
+    #: driver gives each worker cores // jobs
+    threads: int = 0
+    settings: Settings = field(default_factory=lambda: DEFAULT_SETTINGS)  # image path and review
+    ocr_cache: str | None = None  # directory of cached page reads (extract/image/cache.py)
+    look_dir: str | None = None  # debug: write what the page reader saw, one PNG per page
+
+    @property
+    def engine_options(self) -> EngineOptions:
+        return EngineOptions(threads=self.threads)
 
 
 @dataclass
@@ -132,7 +143,7 @@ class Document:
 
     def _ocr_pdf_page(self, renderer: "_PdfRenderer", number: int, kind: str, why: str) -> PageLayout:
         image = renderer.render(number, self.options.ocr_dpi, self.options.max_pixels)
-        layout = _ocr(image, number, self.options.ocr_dpi, self.options.ocr_engine)
+        layout = _ocr(image, number, self.options.ocr_dpi, self.options)
         layout.kind = kind
         if kind == "garbled":
             layout.warnings.insert(0, f"page {number}: garbled text layer ({why}); read by OCR")
@@ -153,7 +164,7 @@ class Document:
                     _check_pixels(img.size, self.options.max_pixels)  # before decoding
                     frame = img.convert("RGB") if img.mode not in ("1", "L", "RGB") else img.copy()
                     dpi = _image_dpi(img)
-                    layout = _ocr(frame, i, dpi, self.options.ocr_engine)
+                    layout = _ocr(frame, i, dpi, self.options)
                     del frame
                 except _PAGE_LEVEL as exc:  # a corrupt frame among good ones
                     self._page_error(i, exc)
@@ -256,15 +267,30 @@ def _encrypted(path: Path, password: str | None) -> errors.ShenbaoError:
     return errors.EncryptedFile(f"{path.name} is encrypted: give its password with --password")
 
 
-def _ocr(image, number: int, dpi: float, engine: str) -> PageLayout:
+def _ocr(image, number: int, dpi: float, options: Options) -> PageLayout:
     try:
-        from .image.page import image_to_layout
+        from .image import page as image_page
     except ImportError as exc:  # the scanned path is optional until installed
         w, h = image.size
         page = PageLayout(number=number, kind="image", width=w * 72 / dpi, height=h * 72 / dpi)
         page.warnings.append(f"page {number}: image page, but the OCR path is unavailable ({exc})")
         return page
-    layout = image_to_layout(image, number=number, dpi=dpi, engine=engine)
+    args = (number, dpi, options.ocr_engine, options.settings, options.engine_options, options.look_dir)
+    if not options.ocr_cache:
+        layout = image_page.image_to_layout(image, *args)
+    else:
+        from .image import cache, preprocess
+        from .ocr.base import get_engine
+
+        pixels = preprocess.to_array(image)
+        eng = get_engine(options.ocr_engine, options.engine_options)
+        key = cache.page_key(pixels, dpi, eng.version(), options.settings)
+        store = cache.PageCache(options.ocr_cache)
+        read = store.get(key, number)
+        if read is None:
+            read = image_page.read_image(pixels, *args)
+            store.put(key, read)
+        layout = image_page.to_layout(read)
     layout.dpi = float(dpi)
     return layout
 

@@ -38,6 +38,7 @@ manifest.jsonl: one JSON object a line, per finished document:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -104,7 +105,9 @@ def _worker_main(conn, task: Task, options: Options, max_memory_mb: int | None,
                  threads: int = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if threads:  # share the cores between the workers instead of oversubscribing them
-        for var in ("SHENBAO_ORT_THREADS", "OMP_THREAD_LIMIT", "OMP_NUM_THREADS"):
+        if not options.threads:
+            options = dataclasses.replace(options, threads=threads)  # onnxruntime, through Options
+        for var in ("OMP_THREAD_LIMIT", "OMP_NUM_THREADS"):  # tesseract's and OpenMP's own
             os.environ.setdefault(var, str(threads))
     limit_memory(max_memory_mb)
     while True:
