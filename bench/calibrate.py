@@ -71,9 +71,9 @@ def collect(scanned: list[Path], digital: Path, cache: str, ocr: str, threads: i
     captured: list = []
     real = page_mod.to_layout
 
-    def capture(read):
+    def capture(read, *args):
         captured.append(read)
-        return real(read)
+        return real(read, *args)
 
     page_mod.to_layout = capture
     options = Options(ocr_engine=ocr, threads=threads, ocr_cache=cache)

@@ -40,6 +40,10 @@ class Options:
     max_pages: int = DEFAULT_MAX_PAGES
     max_pixels: int = DEFAULT_MAX_PIXELS
     force_ocr: bool = False  # OCR every page even when it has a text layer
+    #: a PDF page that is one scanned image is read at the image's own
+    #: resolution (its pixels as scanned, as OCRmyPDF does), not re-rendered
+    #: at ocr_dpi; pages with anything else on them are rendered
+    native_images: bool = True
     #: threads of the OCR runtime (0: its default, all cores); the batch
     #: driver gives each worker cores // jobs
     threads: int = 0
@@ -142,8 +146,13 @@ class Document:
         raise _encrypted(self.path, self.options.password) from refused
 
     def _ocr_pdf_page(self, renderer: "_PdfRenderer", number: int, kind: str, why: str) -> PageLayout:
-        image = renderer.render(number, self.options.ocr_dpi, self.options.max_pixels)
-        layout = _ocr(image, number, self.options.ocr_dpi, self.options)
+        native = renderer.native(number, self.options.max_pixels) if self.options.native_images else None
+        if native is not None:
+            image, dpi = native
+        else:
+            image, dpi = renderer.render(number, self.options.ocr_dpi, self.options.max_pixels), self.options.ocr_dpi
+        layout = _ocr(image, number, dpi, self.options)
+        del image
         layout.kind = kind
         if kind == "garbled":
             layout.warnings.insert(0, f"page {number}: garbled text layer ({why}); read by OCR")
@@ -201,6 +210,50 @@ class _PdfRenderer:
             _check_pixels((round(w * scale), round(h * scale)), max_pixels,
                           what=f"page {number} ({w:.0f}×{h:.0f} pt) at {dpi:g} dpi")
             return page.render(scale=scale, grayscale=False).to_pil()
+        finally:
+            page.close()
+
+    #: a scan's own resolution is used within these bounds (outside them the
+    #: page is rendered at ocr_dpi: a 600-dpi scan costs 4× the work for nothing)
+    NATIVE_DPI = (100.0, 400.0)
+
+    def native(self, number: int, max_pixels: int):
+        """(image, dpi) of a page that is one upright image covering it —
+        what a scanner wrote — decoded at its own resolution; else None."""
+        import pypdfium2 as pdfium
+        import pypdfium2.raw as pdfium_c
+
+        if self.pdf is None:
+            self.pdf = pdfium.PdfDocument(str(self.path), password=self.password)
+        page = self.pdf[number - 1]
+        try:
+            if page.get_rotation() % 360:
+                return None
+            objs = list(page.get_objects(max_depth=1))
+            if len(objs) != 1 or objs[0].type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+                return None
+            img = objs[0]
+            w_pt, h_pt = page.get_size()
+            x0, y0, x1, y1 = img.get_bounds()
+            m = img.get_matrix()
+            if abs(m.b) > 1e-6 or abs(m.c) > 1e-6 or m.a <= 0 or m.d <= 0:
+                return None  # turned or mirrored in the page: render it
+            if (x1 - x0) < 0.97 * w_pt or (y1 - y0) < 0.97 * h_pt:
+                return None
+            pw, ph = img.get_px_size()
+            dx, dy = pw * 72.0 / (x1 - x0), ph * 72.0 / (y1 - y0)
+            lo, hi = self.NATIVE_DPI
+            if abs(dx - dy) > 0.02 * dx or not lo <= dx <= hi:
+                return None
+            _check_pixels((pw, ph), max_pixels, what=f"page {number} image ({pw}×{ph} px)")
+            pil = img.get_bitmap(render=False).to_pil()
+            if pil.mode not in ("1", "L", "RGB"):
+                pil = pil.convert("RGB")
+            return pil, round(dx, 2)
+        except errors.ShenbaoError:
+            raise
+        except Exception:  # an image pdfium cannot hand out raw: render the page instead
+            return None
         finally:
             page.close()
 
@@ -275,6 +328,10 @@ def _ocr(image, number: int, dpi: float, options: Options) -> PageLayout:
         page = PageLayout(number=number, kind="image", width=w * 72 / dpi, height=h * 72 / dpi)
         page.warnings.append(f"page {number}: image page, but the OCR path is unavailable ({exc})")
         return page
+    if options.threads:  # one core means OpenCV's too
+        import cv2
+
+        cv2.setNumThreads(options.threads)
     args = (number, dpi, options.ocr_engine, options.settings, options.engine_options, options.look_dir)
     if not options.ocr_cache:
         layout = image_page.image_to_layout(image, *args)
@@ -290,7 +347,7 @@ def _ocr(image, number: int, dpi: float, options: Options) -> PageLayout:
         if read is None:
             read = image_page.read_image(pixels, *args)
             store.put(key, read)
-        layout = image_page.to_layout(read)
+        layout = image_page.to_layout(read, options.settings)
     layout.dpi = float(dpi)
     return layout
 

@@ -72,14 +72,19 @@ class GridSettings(_Checked):
     min_cell_mm: float = 2.0
     min_table_w_mm: float = 15.0
     min_table_h_mm: float = 5.0
-    half_size_above_dpi: float = 250.0  # lines are looked for at half size above this
+    #: rules are looked for at about this resolution (a finer page in a
+    #: reduced copy: a rule survives it, and it costs a fraction of the pixels)
+    work_dpi: float = 150.0
+    #: … when the page is finer than this (at 200 dpi the glyph strokes of a
+    #: reduced copy run together into rule-like chains)
+    reduce_above_dpi: float = 235.0
 
     _RANGES = {"open_h_mm": (0.5, 30), "open_v_mm": (0.5, 30), "close_gap_mm": (0, 20),
                "long_rule_mm": (2, 100), "short_reach_mm": (0, 20), "end_tolerance_mm": (0, 5),
                "stroke_run_mm": (1, 50), "min_cover": (0, 1), "crowded": (0, 1), "side_mm": (0.1, 5),
                "bridge_reach_mm": (0, 300), "bridge_min_share": (0, 1), "snap_reach_mm": (0, 20),
                "extend_mm": (0, 10), "min_cell_mm": (0.5, 50), "min_table_w_mm": (1, 500),
-               "min_table_h_mm": (1, 500), "half_size_above_dpi": (72, 2400)}
+               "min_table_h_mm": (1, 500), "work_dpi": (72, 600), "reduce_above_dpi": (72, 2400)}
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,9 @@ class ReadSettings(_Checked):
     #: least this well, else kept flagged (never dropped)
     pixel_found_sure: float = 0.85
     min_text_mm: float = 1.2  # ink bands lower than this are not a line of text
+    #: ink the detector missed that is at least this tall is text even when
+    #: it reads as nothing: kept as an empty, flagged piece (never dropped)
+    unread_ink_mm: float = 2.2
     #: a piece is numeric (read twice) when at least this share of its
     #: characters are digits or separators (.,-/:年月日 %) and it has 2+ digits
     numeric_share: float = 0.6
@@ -140,7 +148,7 @@ class ReadSettings(_Checked):
     flag_below: float = 0.5
 
     _RANGES = {"det_dpi": (50, 600), "piece_gap": (0.1, 10), "pixel_found_sure": (0, 1),
-               "min_text_mm": (0.1, 10), "numeric_share": (0, 1), "second_scale": (0.5, 4),
+               "min_text_mm": (0.1, 10), "unread_ink_mm": (0.1, 20), "numeric_share": (0, 1), "second_scale": (0.5, 4),
                "flag_below": (0, 1)}
     _CHOICES = {"second_read": ("rescale", "tesseract", "off")}
 
@@ -218,9 +226,12 @@ class Settings:
 
     def key(self) -> str:
         """A short digest of every setting that changes what a page reads as
-        (the review thresholds do not)."""
+        (the calibration and the review thresholds do not: they are applied
+        to what was read, so a cached page is re-scored without reading it
+        again)."""
         d = self.as_dict()
         d.pop("review")
+        d.pop("calibration")
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

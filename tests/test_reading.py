@@ -289,3 +289,34 @@ def test_page_cache_round_trip(tmp_path):
     assert layout.tables[0].cells[0].reads == frag.reads
     (tmp_path / k[:2] / f"{k}.json").write_text("{broken")
     assert store.get(k, 1) is None  # a damaged entry is a miss, not a crash
+
+
+# ------------------------------------------------------------------ no grid
+
+
+def test_a_table_without_rules_is_rebuilt_from_text_positions_and_flagged():
+    from extract.image import textgrid
+
+    def w(text, x, y, width):
+        return Word(text, (x, y, x + width, y + 20), 0.95)
+
+    rows = [("一级指标", "二级指标", "指标值"), ("产出指标", "数量指标", "≥3000人"),
+            ("效果指标", "社会效益", "逐步提高"), ("满意度指标", "服务对象满意度", "≥90%")]
+    words = [w("财政项目支出绩效目标申报表", 100, 20, 400)]  # a title: one piece, not a table
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            words.append(w(text, 50 + c * 200, 100 + r * 40, 20 * len(text)))
+    ruled = [(40, 400, 700, 460)]  # a ruled cell elsewhere on the page
+    words.append(w("在表格里", 60, 420, 80))
+    tables = textgrid.rebuild(words, ruled)
+    assert len(tables) == 1
+    xs = sorted({b[0] for b in tables[0]})
+    ys = sorted({b[1] for b in tables[0]})
+    assert len(xs) == 3 and len(ys) == 4  # three columns, four rows
+    flagged = [x for x in words if x.flags]
+    assert len(flagged) == 12 and all(f.flags[0].detail == textgrid.REBUILT for f in flagged)
+    assert not words[0].flags and not words[-1].flags  # the title and the ruled cell's text
+    # every word lies in the cell of its row and column
+    for x in flagged:
+        cx, cy = (x.bbox[0] + x.bbox[2]) / 2, (x.bbox[1] + x.bbox[3]) / 2
+        assert sum(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in tables[0]) == 1

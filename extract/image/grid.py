@@ -424,15 +424,17 @@ def find_grid(gray: np.ndarray, dpi: float, ink: np.ndarray | None = None,
               settings: GridSettings = _G) -> Grid:
     """Find the ruled tables of a (levelled) page and their cells.
 
-    Above 250 dpi the lines are looked for in a half-size copy of the ink mask
-    (max-pooled, so a one-pixel rule survives) and the cells scaled back."""
+    A page finer than GridSettings.reduce_above_dpi is looked at in a copy of its ink
+    mask at about work_dpi (any ink in a pixel's area makes it ink, so
+    a one-pixel rule survives) and the cells scaled back."""
     if ink is None:
         ink = binarize(gray)
     g = settings
-    f = 2 if dpi > g.half_size_above_dpi else 1
+    f = dpi / g.work_dpi if dpi > g.reduce_above_dpi else 1.0
     if f > 1:
-        h2, w2 = ink.shape[0] // f, ink.shape[1] // f
-        work = cv2.resize(ink[: h2 * f, : w2 * f], (w2, h2), interpolation=cv2.INTER_AREA)
+        h2, w2 = max(1, int(round(ink.shape[0] / f))), max(1, int(round(ink.shape[1] / f)))
+        f = ink.shape[1] / w2  # the factor the copy really has
+        work = cv2.resize(ink, (w2, h2), interpolation=cv2.INTER_AREA)
         work = cv2.compare(work, 0, cv2.CMP_GT)
     else:
         work = ink
@@ -464,7 +466,7 @@ def find_grid(gray: np.ndarray, dpi: float, ink: np.ndarray | None = None,
             continue
         if len(cells) == 1 and (h < _mm(wdpi, 8) or w < _mm(wdpi, 8)):
             continue
-        grid.tables.append([tuple(v * f for v in c) for c in cells])
+        grid.tables.append([tuple(int(round(v * f)) for v in c) for c in cells])
         grid.table_boxes.append((int(x * f), int(y * f), int((x + w) * f), int((y + h) * f)))
     order = sorted(range(len(grid.tables)), key=lambda k: (grid.table_boxes[k][1], grid.table_boxes[k][0]))
     grid.tables = [grid.tables[k] for k in order]

@@ -23,13 +23,13 @@ import cv2
 import numpy as np
 
 from ..layout import Fragment, PageLayout, build_page
-from ..ocr.base import OcrEngine, Word, get_engine
+from ..ocr.base import OcrEngine, Read, Word, get_engine
 from ..ocr.textfix import repair_page, to_simplified
 from ..review import Flag
-from ..settings import DEFAULT, EngineOptions, Settings
-from . import checkbox, grid as gridmod, orientation as orient, preprocess as pp
+from ..settings import DEFAULT, EngineOptions, Settings, px_f
+from . import checkbox, grid as gridmod, orientation as orient, preprocess as pp, textgrid
 from .pieces import crop_clean, cut_pieces
-from .reading import read_page
+from .reading import calibrate, calibrated, evidence, read_page
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +70,27 @@ class PageRead:
     evidence: list[dict] = field(default_factory=list)
 
 
-def prepare(image, dpi: float, eng: OcrEngine | None = None, settings: Settings = DEFAULT):
-    """Image → levelled, upright, seal-free, contrast-normalized gray.
-    Returns (gray, ink mask, Orientation, skew angle, warnings, timings)."""
+@dataclass
+class Prepared:
+    """A page made ready to read."""
+
+    gray: np.ndarray  # levelled, upright, seal-free, contrast-normalized
+    ink: np.ndarray  # its ink mask
+    turn: orient.Orientation
+    angle: float  # the skew it was turned back by (degrees)
+    bitonal: bool  # a 1-bit scan
+    warnings: list[str]
+    steps: dict[str, float]
+
+
+def prepare(image, dpi: float, eng: OcrEngine | None = None, settings: Settings = DEFAULT) -> Prepared:
+    """Image → levelled, upright, seal-free, contrast-normalized gray."""
     clock = _Clock()
     warnings: list[str] = []
     s = settings.prepare
     arr = pp.to_array(image)
     gray = pp.remove_red(arr) if arr.ndim == 3 else arr
+    bitonal = pp.is_bitonal(gray)
     clock.lap("red")
     if eng is None:
         rot, conf = pp.orientation_detail(gray)
@@ -94,7 +107,7 @@ def prepare(image, dpi: float, eng: OcrEngine | None = None, settings: Settings 
     clock.lap("contrast")
     ink = pp.binarize(gray)
     clock.lap("binarize")
-    return gray, ink, turn, angle, warnings, clock.steps
+    return Prepared(gray, ink, turn, angle, bitonal, warnings, clock.steps)
 
 
 def image_to_layout(image, number: int, dpi: float, engine: str = "rapidocr",
@@ -102,11 +115,16 @@ def image_to_layout(image, number: int, dpi: float, engine: str = "rapidocr",
                     look_dir: str | None = None) -> PageLayout:
     """Read one scanned page (PIL image or ndarray; BGR when it is a colour
     array) at resolution dpi into a PageLayout (PDF points, top-left origin)."""
-    return to_layout(read_image(image, number, dpi, engine, settings, engine_options, look_dir))
+    return to_layout(read_image(image, number, dpi, engine, settings, engine_options, look_dir), settings)
 
 
-def to_layout(read: PageRead) -> PageLayout:
-    """The page model of what was read (cheap: no pixels involved)."""
+def to_layout(read: PageRead, settings: Settings = DEFAULT) -> PageLayout:
+    """The page model of what was read (cheap: no pixels involved). Each
+    OCR fragment's confidence is calibrated here from its evidence, so a
+    cached page takes the current calibration."""
+    for f, ev in zip(read.fragments, read.evidence):
+        if ev and f.method.startswith("ocr"):
+            f.confidence = calibrated(ev, settings)
     page = build_page(read.number, "image", read.width, read.height, read.tables, read.fragments,
                       method=read.method)
     repair_page(page)
@@ -119,7 +137,8 @@ def to_layout(read: PageRead) -> PageLayout:
 def read_image(image, number: int, dpi: float, engine: str = "rapidocr", settings: Settings = DEFAULT,
                engine_options: EngineOptions | None = None, look_dir: str | None = None) -> PageRead:
     eng = get_engine(engine, engine_options)
-    gray, ink, turn, angle, warnings, steps = prepare(image, dpi, eng, settings)
+    prep = prepare(image, dpi, eng, settings)
+    gray, ink, turn, warnings, steps = prep.gray, prep.ink, prep.turn, prep.warnings, prep.steps
     clock = _Clock()
     page_flags: list[Flag] = []
     if not turn.sure:
@@ -142,35 +161,47 @@ def read_image(image, number: int, dpi: float, engine: str = "rapidocr", setting
     visible = cv2.bitwise_and(text_ink, cv2.compare(clean, 200, cv2.CMP_LT))
     clock.lap("checkbox")
 
+    # the recognizer was trained on gray print: a 1-bit page's stair-stepped
+    # edges are smoothed before it is read (the grid and boxes see the bits)
+    look = clean
+    if prep.bitonal and settings.prepare.bitonal_smooth_mm > 0:
+        sigma = px_f(settings.prepare.bitonal_smooth_mm, dpi)
+        look = cv2.GaussianBlur(clean, (0, 0), sigma)
     second = None
     if settings.read.second_read == "tesseract":
         second = get_engine("tesseract", engine_options)
-    words = read_page(eng, clean, cells, holes, visible, dpi, settings, second)
+    words = read_page(eng, look, cells, holes, visible, dpi, settings, second)
     clock.lap("ocr")
 
-    words, ticks = _stage_ticks(eng, clean, words, cells, holes, visible, dpi, settings)
+    words, ticks = _stage_ticks(eng, look, words, cells, holes, visible, dpi)
     marks += ticks
+    calibrate(words, settings)
     clock.lap("ticks")
 
     if look_dir:  # debug: what the page reader saw
         os.makedirs(look_dir, exist_ok=True)
         cv2.imwrite(os.path.join(look_dir, f"look-p{number}.png"), draw_layout(clean, grid, marks, words))
 
+    # text in lines and columns outside every ruled table: a table whose
+    # rules the scan lost, rebuilt from the text positions (flagged)
+    rebuilt = textgrid.rebuild(words, cells)
+
     s = 72.0 / dpi
     method = f"ocr:{eng.name}"
     frags = [Fragment(to_simplified(w.text), _pt(w.bbox, s), round(float(w.confidence), 4), method,
                       flags=list(w.flags) + page_flags, reads=_reads(w))
              for w in words]
-    evidence = [{"score": round(w.score, 4), "weakest": round(w.read.weakest if w.read else w.score, 4),
-                 "agreement": w.agreement, "support": None if w.support is None else round(w.support, 4)}
-                for w in words]
+    evidences = [evidence(w) for w in words]
     frags += [Fragment(m.text, _pt(m.bbox, s), round(m.confidence, 4), "pixels", flags=list(page_flags))
               for m in marks]
-    evidence += [{} for _ in marks]
-    tables = [[_pt(c, s) for c in t] for t in grid.tables]
+    evidences += [{} for _ in marks]
+    tables = [[_pt(c, s) for c in t] for t in grid.tables + rebuilt]
     h, w = gray.shape
     if not grid.tables:
         warnings.append(f"page {number}: no ruled table found")
+    if rebuilt:
+        warnings.append(f"page {number}: {len(rebuilt)} table(s) rebuilt from text positions "
+                        "(no ruling grid found for them); their cells are flagged")
     if words:
         low = [x for x in words if x.confidence < settings.review.review_below]
         if len(low) > max(3, 0.2 * len(words)):
@@ -183,7 +214,7 @@ def read_image(image, number: int, dpi: float, engine: str = "rapidocr", setting
     LAST_TIMINGS.update(steps)
     log.debug("page %d timings %s", number, {k: round(v, 3) for k, v in steps.items()})
     return PageRead(number, w * s, h * s, float(dpi), turn.rotation, tables, frags, warnings, method,
-                    evidence)
+                    evidences)
 
 
 def _reads(w: Word) -> list[dict]:
@@ -213,7 +244,7 @@ def _cell_of(b, cells: Sequence) -> int | None:
     return None
 
 
-def _stage_ticks(eng, gray, words: list[Word], cells, holes, text_ink, dpi, settings: Settings = DEFAULT):
+def _stage_ticks(eng, gray, words: list[Word], cells, holes, text_ink, dpi):
     """Stage cells (… 阶段 √): the tick is read from the pixels beside the label.
 
     The cell is cut again at narrower gaps (so that a tick set off by a space
@@ -236,21 +267,19 @@ def _stage_ticks(eng, gray, words: list[Word], cells, holes, text_ink, dpi, sett
         boxes = _line_boxes([w.crop_box or w.bbox for w in by_cell[i]])
         for ink_box, crop in cut_pieces(boxes, [cells[i]], holes, text_ink, gap_split=0.3):
             jobs.append((i, ink_box, crop))
-    reads = eng.recognize([crop_clean(gray, c, ib, None) for _, ib, c in jobs]) if jobs else []
-    cal = settings.calibration
-    res = [(r.text, cal.apply("text", r.weakest)) for r in reads]
+    res = eng.recognize([crop_clean(gray, c, ib, None) for _, ib, c in jobs]) if jobs else []
     dropped = {id(w) for i in stage for w in by_cell[i]}
     words = [w for w in words if id(w) not in dropped]
     ticks = []
     for i in stage:
         mine = [(ib, c, r) for (j, ib, c), r in zip(jobs, res) if j == i]
-        if not any(CJK.search(r[0]) for _, _, r in mine):
+        if not any(CJK.search(r.text) for _, _, r in mine):
             # the re-read found no label: work from what the page read had
-            mine = [(w.bbox, w.crop_box or w.bbox, (w.text, w.confidence)) for w in by_cell[i]]
+            mine = [(w.bbox, w.crop_box or w.bbox, w.read or Read(w.text, w.score)) for w in by_cell[i]]
         line_h = float(np.median([ib[3] - ib[1] for ib, _, _ in mine])) if mine else dpi / 7.0
         label_boxes = []
-        for ink_box, crop, (t, conf) in mine:
-            t = t.strip()
+        for ink_box, crop, r in mine:
+            t = r.text.strip()
             if not t or not CJK.search(t):
                 continue  # tick candidate (or nothing): decided by pixels
             k = t.find("阶段")
@@ -262,7 +291,7 @@ def _stage_ticks(eng, gray, words: list[Word], cells, holes, text_ink, dpi, sett
                 ink_box = (ink_box[0], ink_box[1], int(cut), ink_box[3])
                 t = t[:k + 2]
             label_boxes.append(ink_box)
-            words.append(Word(t, ink_box, conf, crop, score=conf))
+            words.append(Word(t, ink_box, r.score, crop, score=r.score, read=r))
         tick = checkbox.find_tick(text_ink, cells[i], label_boxes, line_h)
         if tick is not None:
             ticks.append(tick)

@@ -44,6 +44,14 @@ def is_colour(img: np.ndarray, tol: int = 12) -> bool:
     return bool((spread > tol).mean() > 0.0005)
 
 
+def is_bitonal(img: np.ndarray) -> bool:
+    """True for a 1-bit scan (Group 4, JBIG2): two gray levels only."""
+    if img.ndim != 2:
+        return False
+    small = img[:: max(1, img.shape[0] // 500), :: max(1, img.shape[1] // 400)]
+    return bool(((small > 0) & (small < 255)).mean() < 0.001)
+
+
 def to_gray(img: np.ndarray) -> np.ndarray:
     return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
 

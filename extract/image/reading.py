@@ -54,9 +54,11 @@ def is_numeric(text: str, share: float = 0.6) -> bool:
 
 def number_key(text: str) -> str:
     """What two reads of a number must agree on: its digits and decimal
-    points in order (a lost thousands comma changes nothing)."""
+    points in order (a lost thousands comma changes nothing; a dot read as
+    a middle dot is a dot; a stray dot before or after the number is dust)."""
     t = text.translate(DIGIT_FIX) if DIGITISH.match(text.strip() or "-") else text
-    return _KEY.sub("", t.replace("。", ".").replace("，", ","))
+    t = t.replace("。", ".").replace("·", ".").replace("•", ".").replace("∙", ".")
+    return _KEY.sub("", t).strip(".")
 
 
 # ------------------------------------------------------------------ the page
@@ -83,33 +85,49 @@ def read_page(eng: OcrEngine, gray: np.ndarray, cells: Sequence[PxBox], holes: S
     words: list[Word] = []
     for k, ((ink, crop), r) in enumerate(zip(pieces, reads)):
         t = r.text.strip()
-        if not t:
-            continue
-        w = Word(t, ink, r.score, crop, score=r.score, read=r)
-        w.reads = [_read_dict(t, eng.name, r.score)]
         if k >= n_det:
             # found by its pixels only (the detector boxed nothing there): a
-            # speck reads as nothing or as a lone mark; text reads as text
-            if len(t) < 2 and r.score < s.pixel_found_sure:
+            # speck reads as nothing or as a lone mark; a line of text that
+            # reads poorly is kept, flagged — or, read as nothing, named as
+            # ink nobody could read (an empty piece carrying the flag)
+            h_mm = (ink[3] - ink[1]) / dpi * 25.4
+            if len(t) < 2 and r.score < s.pixel_found_sure and h_mm < s.unread_ink_mm:
                 continue
-            if r.score < s.pixel_found_sure:
-                w.flags.append(Flag("low_confidence", f"text the detector missed, read from its pixels "
-                                                      f"('{t}', score {r.score:.2f})"))
+            w = Word(t, ink, r.score, crop, score=r.score, read=r)
+            if not t or r.score < s.pixel_found_sure:
+                what = f"'{t}', score {r.score:.2f}" if t else "nothing could be read"
+                w.flags.append(Flag("low_confidence", f"text the detector missed, read from its pixels ({what})"))
+                if not t:
+                    w.score, w.read = 0.0, None
+        elif not t:
+            continue
+        else:
+            w = Word(t, ink, r.score, crop, score=r.score, read=r)
+        w.reads = [_read_dict(t, eng.name, r.score)]
         words.append(w)
     words = tidy(words)
     second_reads(eng, gray, words, settings, second)
-    calibrate(words, settings)
     return words
 
 
+def evidence(w: Word) -> dict:
+    """What a word's confidence is calibrated from: how its reads went and
+    the score that supports it (the weakest character of its read)."""
+    return {"score": round(w.score, 4), "weakest": round(_weakest(w), 4), "agreement": w.agreement,
+            "support": None if w.support is None else round(w.support, 4)}
+
+
+def calibrated(ev: dict, settings: Settings) -> float:
+    """The probability that a piece is right, from its evidence."""
+    curve = {"agreed": "agreed", "disagreed": "disagreed"}.get(ev.get("agreement") or "", "text")
+    score = ev["support"] if ev.get("support") is not None else ev.get("weakest", ev.get("score", 0.0))
+    return round(settings.calibration.apply(curve, score), 4)
+
+
 def calibrate(words: Sequence[Word], settings: Settings) -> None:
-    """Each word's confidence: the probability that its text is right, from
-    the score of its weakest character and how its reads went."""
-    cal = settings.calibration
+    """Each word's confidence: the probability that its text is right."""
     for w in words:
-        curve = {"agreed": "agreed", "disagreed": "disagreed"}.get(w.agreement or "", "text")
-        score = w.support if w.support is not None else _weakest(w)
-        w.confidence = round(cal.apply(curve, score), 4)
+        w.confidence = calibrated(evidence(w), settings)
 
 
 def detect_boxes(eng: OcrEngine, gray: np.ndarray, dpi: float) -> list[PxBox]:
@@ -145,6 +163,9 @@ def tidy(words: list[Word]) -> list[Word]:
     out = []
     for w in words:
         t = w.text
+        if not t:  # ink that read as nothing, flagged: kept so the cell is named
+            out.append(w)
+            continue
         if DIGITISH.match(t) and (any(c.isdigit() for c in t) or t in ("O", "o")):
             t = t.translate(DIGIT_FIX)
         size = max(w.bbox[3] - w.bbox[1], w.bbox[2] - w.bbox[0])
