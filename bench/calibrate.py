@@ -63,8 +63,11 @@ def expected(chars, bbox, slack: float = 1.5) -> str:
     return "".join(t for _, _, t in inside)
 
 
-def collect(scanned: list[Path], digital: Path, cache: str, ocr: str, threads: int) -> list[tuple[str, float, bool]]:
-    """(group, score, right) for every OCR piece of the scanned files."""
+def collect(scanned: list[Path], digital: Path, cache: str, ocr: str, threads: int,
+            settings=None, numbers: list | None = None) -> list[tuple[str, float, bool]]:
+    """(group, score, right) for every OCR piece of the scanned files; with
+    numbers given, (first read right, flagged, kept right) of every piece
+    read twice is appended to it."""
     from extract.document import Options, open_document
     from extract.image import page as page_mod
 
@@ -77,6 +80,8 @@ def collect(scanned: list[Path], digital: Path, cache: str, ocr: str, threads: i
 
     page_mod.to_layout = capture
     options = Options(ocr_engine=ocr, threads=threads, ocr_cache=cache)
+    if settings is not None:
+        options.settings = settings
     rows = []
     try:
         for f in scanned:
@@ -103,6 +108,9 @@ def collect(scanned: list[Path], digital: Path, cache: str, ocr: str, threads: i
                     group = e.get("agreement") or "text"
                     score = e.get("support") if e.get("support") is not None else e.get("weakest", 0.0)
                     rows.append((group, float(score), got == want))
+                    if numbers is not None and e.get("agreement"):
+                        first = next((r["text"] for r in frag.reads if r["source"] == ocr), frag.text)
+                        numbers.append((_norm(first) == want, e["agreement"] == "disagreed", got == want))
     finally:
         page_mod.to_layout = real
     return rows
@@ -116,6 +124,26 @@ def table(rows, group: str) -> list[str]:
         if b:
             lines.append(f"  score {lo:4.2f}–{min(hi, 1):4.2f}  {len(b):6d}  right {sum(b) / len(b):.4f}")
     return lines
+
+
+def second_read_table(numbers: list) -> list[str]:
+    """How the second read of numbers did: first reads it caught (flagged
+    when wrong), false alarms (flagged when right), wrong numbers kept
+    unflagged, and what the vote kept."""
+    n = len(numbers)
+    if not n:
+        return ["no piece was read twice"]
+    wrong1 = [x for x in numbers if not x[0]]
+    caught = sum(1 for x in wrong1 if x[1])
+    alarms = sum(1 for x in numbers if x[0] and x[1])
+    silent = sum(1 for x in numbers if not x[1] and not x[2])
+    fixed = sum(1 for x in numbers if not x[0] and x[2])
+    return [f"numeric pieces read twice: {n}",
+            f"  first read wrong: {len(wrong1)} ({len(wrong1) / n:.2%}); caught by disagreement: {caught}",
+            f"  right first reads flagged (false alarms): {alarms} ({alarms / n:.2%})",
+            f"  wrong and agreed (silent at this level): {silent}",
+            f"  wrong first reads the vote put right: {fixed}; kept right in all: "
+            f"{sum(1 for x in numbers if x[2])} ({sum(1 for x in numbers if x[2]) / n:.2%})"]
 
 
 def fit(rows, group: str, knots: int = 8) -> tuple[tuple[float, float], ...]:
@@ -160,11 +188,23 @@ def main() -> None:
     ap.add_argument("--ocr", default="rapidocr")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--fit", action="store_true")
+    ap.add_argument("--second-read", choices=("rescale", "tesseract", "off"),
+                    help="the second read of numbers to measure (default: the settings')")
     args = ap.parse_args()
     digital = args.digital or args.scanned[0].parent / "digital"
     files = [p for d in args.scanned for p in sorted(d.iterdir())
              if p.suffix.lower() in (".pdf", ".tif", ".tiff")]
-    rows = collect(files, digital, args.cache, args.ocr, args.threads)
+    settings = None
+    if args.second_read:
+        from dataclasses import replace
+
+        from extract.settings import DEFAULT
+
+        settings = replace(DEFAULT, read=replace(DEFAULT.read, second_read=args.second_read))
+    numbers: list = []
+    rows = collect(files, digital, args.cache, args.ocr, args.threads, settings, numbers)
+    for line in second_read_table(numbers):
+        print(line)
     for g in GROUPS:
         for line in table(rows, g):
             print(line)

@@ -78,6 +78,7 @@ class Document:
         in `info` with kind "error"; a document that cannot be read at all raises a
         ShenbaoError (never a library's own exception)."""
         self.info = []
+        self._turn: int | None = None  # how the pages read so far surely stood
         if self.filetype == "pdf":
             yield from self._pdf_pages()
         else:
@@ -88,6 +89,15 @@ class Document:
             raise errors.OutOfMemory(f"{self.path.name}: out of memory on page {number}") from exc
         log.warning("%s page %d: %s: %s", self.path.name, number, type(exc).__name__, exc)
         self.info.append(PageInfo(number, "error", _describe(exc)))
+
+    def _read_image(self, image, number: int, dpi: float) -> PageLayout:
+        """OCR one page; the turn the document's earlier pages surely stood
+        in settles a page whose own orientation is unsure (a scanner feeds
+        a stack the same way)."""
+        layout, sure = _ocr(image, number, dpi, self.options, self._turn)
+        if sure:
+            self._turn = layout.rotation
+        return layout
 
     # ------------------------------------------------------------------ PDF
     def _pdf_pages(self) -> Iterator[PageLayout]:
@@ -151,7 +161,7 @@ class Document:
             image, dpi = native
         else:
             image, dpi = renderer.render(number, self.options.ocr_dpi, self.options.max_pixels), self.options.ocr_dpi
-        layout = _ocr(image, number, dpi, self.options)
+        layout = self._read_image(image, number, dpi)
         del image
         layout.kind = kind
         if kind == "garbled":
@@ -173,7 +183,7 @@ class Document:
                     _check_pixels(img.size, self.options.max_pixels)  # before decoding
                     frame = img.convert("RGB") if img.mode not in ("1", "L", "RGB") else img.copy()
                     dpi = _image_dpi(img)
-                    layout = _ocr(frame, i, dpi, self.options)
+                    layout = self._read_image(frame, i, dpi)
                     del frame
                 except _PAGE_LEVEL as exc:  # a corrupt frame among good ones
                     self._page_error(i, exc)
@@ -320,36 +330,40 @@ def _encrypted(path: Path, password: str | None) -> errors.ShenbaoError:
     return errors.EncryptedFile(f"{path.name} is encrypted: give its password with --password")
 
 
-def _ocr(image, number: int, dpi: float, options: Options) -> PageLayout:
+def _ocr(image, number: int, dpi: float, options: Options,
+         prior_turn: int | None = None) -> tuple[PageLayout, bool]:
+    """The page read by the image path (through the OCR cache when one is
+    set), and whether its orientation was sure."""
     try:
         from .image import page as image_page
     except ImportError as exc:  # the scanned path is optional until installed
         w, h = image.size
         page = PageLayout(number=number, kind="image", width=w * 72 / dpi, height=h * 72 / dpi)
         page.warnings.append(f"page {number}: image page, but the OCR path is unavailable ({exc})")
-        return page
+        return page, False
     if options.threads:  # one core means OpenCV's too
         import cv2
 
         cv2.setNumThreads(options.threads)
-    args = (number, dpi, options.ocr_engine, options.settings, options.engine_options, options.look_dir)
+    args = (number, dpi, options.ocr_engine, options.settings, options.engine_options, options.look_dir,
+            prior_turn)
     if not options.ocr_cache:
-        layout = image_page.image_to_layout(image, *args)
+        read = image_page.read_image(image, *args)
     else:
         from .image import cache, preprocess
         from .ocr.base import get_engine
 
         pixels = preprocess.to_array(image)
         eng = get_engine(options.ocr_engine, options.engine_options)
-        key = cache.page_key(pixels, dpi, eng.version(), options.settings)
+        key = cache.page_key(pixels, dpi, eng.version(), options.settings, prior_turn)
         store = cache.PageCache(options.ocr_cache)
         read = store.get(key, number)
         if read is None:
             read = image_page.read_image(pixels, *args)
             store.put(key, read)
-        layout = image_page.to_layout(read, options.settings)
+    layout = image_page.to_layout(read, options.settings)
     layout.dpi = float(dpi)
-    return layout
+    return layout, read.orientation_sure
 
 
 def _image_dpi(img) -> float:

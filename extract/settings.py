@@ -118,9 +118,14 @@ class OrientationSettings(_Checked):
     #: probability, else the page is flagged, not guessed
     vote_margin: float = 0.08
     #: and its lines must read at least this well
-    vote_min: float = 0.55
+    vote_min: float = 0.4
+    #: the quick judge needs at least this many text lines to look at
+    quick_min_lines: int = 4
+    #: the vote finds its lines with the detector on a copy at this resolution
+    detect_dpi: float = 80.0
 
-    _RANGES = {"quick_sure": (0, 1), "vote_lines": (1, 64), "vote_margin": (0, 1), "vote_min": (0, 1)}
+    _RANGES = {"quick_sure": (0, 1), "vote_lines": (1, 64), "vote_margin": (0, 1), "vote_min": (0, 1),
+               "quick_min_lines": (1, 64), "detect_dpi": (30, 300)}
 
 
 @dataclass(frozen=True)

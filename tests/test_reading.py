@@ -198,6 +198,14 @@ class _Turns(_Fixed):
         super().__init__(("x",))
         self.good = good_turn_shape
 
+    def detect(self, img, dpi):
+        # the lines of glyphs, found the way a detector would box them
+        from extract.image.preprocess import line_blobs
+
+        hor, ver, f = line_blobs(img)
+        return [np.array([[x / f, y / f], [(x + w) / f, y / f], [(x + w) / f, (y + h) / f], [x / f, (y + h) / f]],
+                         np.float32) for x, y, w, h in hor + ver]
+
     def recognize(self, crops, charset=None):
         out = []
         for c in crops:
@@ -320,3 +328,63 @@ def test_a_table_without_rules_is_rebuilt_from_text_positions_and_flagged():
     for x in flagged:
         cx, cy = (x.bbox[0] + x.bbox[2]) / 2, (x.bbox[1] + x.bbox[3]) / 2
         assert sum(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in tables[0]) == 1
+
+
+# ------------------------------------------------------------------ scans at their own resolution
+
+
+def test_a_scanned_pdf_page_is_read_at_the_scans_own_resolution(tmp_path):
+    from PIL import Image
+
+    from extract.document import _PdfRenderer
+    from pipelines.samples.scan import write_image_pdf
+
+    bits = np.full((1754, 1240), 255, np.uint8)
+    bits[200:210, 100:1100] = 0
+    page = Image.fromarray(bits).convert("1")
+    gray = Image.fromarray(np.full((1169, 827), 240, np.uint8))
+    write_image_pdf([page], tmp_path / "g4.pdf", 150)
+    write_image_pdf([gray], tmp_path / "low.pdf", 70)  # too coarse to read as is: rendered
+    r = _PdfRenderer(tmp_path / "g4.pdf", None)
+    try:
+        img, dpi = r.native(1, 10 ** 9)
+        assert abs(dpi - 150) < 0.5 and img.size == (1240, 1754)
+        a = np.asarray(img.convert("L"))
+        assert set(np.unique(a)) <= {0, 255} and a[205, 500] == 0  # the bits as scanned
+    finally:
+        r.close()
+    r = _PdfRenderer(tmp_path / "low.pdf", None)
+    try:
+        assert r.native(1, 10 ** 9) is None
+    finally:
+        r.close()
+
+
+def test_a_page_with_more_than_one_image_is_rendered(tmp_path):
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+    from PIL import Image
+
+    from extract.document import _PdfRenderer
+
+    path = tmp_path / "two.pdf"
+    c = canvas.Canvas(str(path), pagesize=(595, 842))
+    im = ImageReader(Image.fromarray(np.full((200, 200), 128, np.uint8)))
+    c.drawImage(im, 0, 0, 595, 842)
+    c.drawString(100, 100, "a stamp added later")
+    c.showPage()
+    c.save()
+    r = _PdfRenderer(path, None)
+    try:
+        assert r.native(1, 10 ** 9) is None
+    finally:
+        r.close()
+
+
+def test_an_unsure_page_takes_the_turn_of_the_documents_earlier_pages():
+    eng = _Turns(lambda c: True)  # reads alike every way: unsure by itself
+    got = orient.decide(_lines_page(0), eng, st.OrientationSettings(), prior=180)
+    assert got.sure and got.rotation == 180 and got.how == "prior"
+    # a clear vote is not overruled by the earlier pages
+    got = orient.decide(_lines_page(0), _Turns(_upright), st.OrientationSettings(), prior=180)
+    assert got.rotation == 0 and got.how == "vote"

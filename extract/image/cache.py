@@ -27,13 +27,15 @@ from ..settings import Settings
 from .page import PageRead
 
 #: bump when a change of the image path changes what a page reads as
-READER_VERSION = "13.6"
+READER_VERSION = "13.7"
 
 
-def page_key(pixels: np.ndarray, dpi: float, engine_version: str, settings: Settings) -> str:
+def page_key(pixels: np.ndarray, dpi: float, engine_version: str, settings: Settings,
+             prior_turn: int | None = None) -> str:
     h = hashlib.sha256()
     a = np.ascontiguousarray(pixels)
-    h.update(f"{a.shape}|{a.dtype}|{float(dpi):.3f}|{engine_version}|{settings.key()}|{READER_VERSION}".encode())
+    h.update(f"{a.shape}|{a.dtype}|{float(dpi):.3f}|{engine_version}|{settings.key()}|{READER_VERSION}"
+             f"|{prior_turn}".encode())
     h.update(a.data)
     return h.hexdigest()
 
@@ -57,14 +59,14 @@ def dump(read: PageRead) -> dict:
     return {"number": read.number, "width": read.width, "height": read.height, "dpi": read.dpi,
             "rotation": read.rotation, "tables": [[list(c) for c in t] for t in read.tables],
             "fragments": [_frag_dict(f) for f in read.fragments], "warnings": read.warnings,
-            "method": read.method, "evidence": read.evidence}
+            "method": read.method, "evidence": read.evidence, "orientation_sure": read.orientation_sure}
 
 
 def load(d: dict, number: int) -> PageRead:
     return PageRead(number, d["width"], d["height"], d["dpi"], d["rotation"],
                     [[tuple(c) for c in t] for t in d["tables"]],
                     [_frag(f) for f in d["fragments"]], list(d["warnings"]), d["method"],
-                    list(d.get("evidence") or []))
+                    list(d.get("evidence") or []), bool(d.get("orientation_sure", True)))
 
 
 class PageCache:

@@ -68,6 +68,7 @@ class PageRead:
     #: the recognizer's score, its weakest character, how the reads of a
     #: number went (bench/calibrate.py fits the calibration on these)
     evidence: list[dict] = field(default_factory=list)
+    orientation_sure: bool = True
 
 
 @dataclass
@@ -83,7 +84,8 @@ class Prepared:
     steps: dict[str, float]
 
 
-def prepare(image, dpi: float, eng: OcrEngine | None = None, settings: Settings = DEFAULT) -> Prepared:
+def prepare(image, dpi: float, eng: OcrEngine | None = None, settings: Settings = DEFAULT,
+            prior_turn: int | None = None) -> Prepared:
     """Image → levelled, upright, seal-free, contrast-normalized gray."""
     clock = _Clock()
     warnings: list[str] = []
@@ -96,7 +98,7 @@ def prepare(image, dpi: float, eng: OcrEngine | None = None, settings: Settings 
         rot, conf = pp.orientation_detail(gray)
         turn = orient.Orientation(rot, conf, conf >= settings.orientation.quick_sure, "judge")
     else:
-        turn = orient.decide(gray, eng, settings.orientation)
+        turn = orient.decide(gray, eng, settings.orientation, dpi, prior_turn)
     gray = pp.rotate_quadrant(gray, turn.rotation)
     clock.lap("orientation")
     gray, angle = pp.deskew(gray, s.deskew_max_deg)
@@ -135,9 +137,12 @@ def to_layout(read: PageRead, settings: Settings = DEFAULT) -> PageLayout:
 
 
 def read_image(image, number: int, dpi: float, engine: str = "rapidocr", settings: Settings = DEFAULT,
-               engine_options: EngineOptions | None = None, look_dir: str | None = None) -> PageRead:
+               engine_options: EngineOptions | None = None, look_dir: str | None = None,
+               prior_turn: int | None = None) -> PageRead:
+    """Read one page. prior_turn: the turn the document's earlier pages
+    surely stood in (settles this page's orientation when it is unsure)."""
     eng = get_engine(engine, engine_options)
-    prep = prepare(image, dpi, eng, settings)
+    prep = prepare(image, dpi, eng, settings, prior_turn)
     gray, ink, turn, warnings, steps = prep.gray, prep.ink, prep.turn, prep.warnings, prep.steps
     clock = _Clock()
     page_flags: list[Flag] = []
@@ -214,7 +219,7 @@ def read_image(image, number: int, dpi: float, engine: str = "rapidocr", setting
     LAST_TIMINGS.update(steps)
     log.debug("page %d timings %s", number, {k: round(v, 3) for k, v in steps.items()})
     return PageRead(number, w * s, h * s, float(dpi), turn.rotation, tables, frags, warnings, method,
-                    evidences)
+                    evidences, turn.sure)
 
 
 def _reads(w: Word) -> list[dict]:
