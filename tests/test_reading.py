@@ -388,3 +388,9 @@ def test_an_unsure_page_takes_the_turn_of_the_documents_earlier_pages():
     # a clear vote is not overruled by the earlier pages
     got = orient.decide(_lines_page(0), _Turns(_upright), st.OrientationSettings(), prior=180)
     assert got.rotation == 0 and got.how == "vote"
+
+
+def test_a_thousands_comma_read_as_a_dot_is_the_same_number():
+    assert reading.number_key("15.000.00") == reading.number_key("15,000.00") == "15000.00"
+    assert reading.number_key("0371·26991306") == reading.number_key("0371.26991306")
+    assert reading.number_key(". ≥90%") == reading.number_key("≥90%")

@@ -37,6 +37,7 @@ SIGNS = re.compile(r"[\w\u3400-\u9fff√✓✔]")
 #: what may stand between the digits of a number, a date, a phone number or a quantity
 SEPARATORS = set(".,，。:：-—－/%％年月日号¥￥+ ")
 _KEY = re.compile(r"[^0-9.]")
+RULE_LIKE = re.compile(r"^[一1lI|\-—_－~·.\s]+$")
 
 
 def is_numeric(text: str, share: float = 0.6) -> bool:
@@ -58,7 +59,11 @@ def number_key(text: str) -> str:
     a middle dot is a dot; a stray dot before or after the number is dust)."""
     t = text.translate(DIGIT_FIX) if DIGITISH.match(text.strip() or "-") else text
     t = t.replace("。", ".").replace("·", ".").replace("•", ".").replace("∙", ".")
-    return _KEY.sub("", t).strip(".")
+    k = _KEY.sub("", t).strip(".")
+    if k.count(".") > 1:  # 15.000.00: a thousands comma read as a dot; the last is the decimal point
+        head, _, tail = k.rpartition(".")
+        k = head.replace(".", "") + "." + tail
+    return k
 
 
 # ------------------------------------------------------------------ the page
@@ -93,6 +98,8 @@ def read_page(eng: OcrEngine, gray: np.ndarray, cells: Sequence[PxBox], holes: S
             h_mm = (ink[3] - ink[1]) / dpi * 25.4
             if len(t) < 2 and r.score < s.pixel_found_sure and h_mm < s.unread_ink_mm:
                 continue
+            if RULE_LIKE.match(t) and r.score < s.pixel_found_sure:
+                continue  # what is left of a broken rule (一一1, —_), not text
             w = Word(t, ink, r.score, crop, score=r.score, read=r)
             if not t or r.score < s.pixel_found_sure:
                 what = f"'{t}', score {r.score:.2f}" if t else "nothing could be read"
@@ -245,8 +252,12 @@ def second_reads(eng: OcrEngine, gray: np.ndarray, words: list[Word], settings: 
             # then the third read (a full read) is the text kept
             keep, support = (t2 if full2 else t3), min(r2.weakest, r3.weakest)
         else:
-            cands = [(s1, t1), (r3.weakest, t3)] + ([(r2.weakest, t2)] if full2 else [])
-            support, keep = max(cands)
+            # no two alike: the first read (on the page's own pixels) stands
+            # unless another is clearly surer of itself
+            keep, support = t1, s1
+            for sc, tx in [(r3.weakest, t3)] + ([(r2.weakest, t2)] if full2 else []):
+                if sc > support + 0.1:
+                    keep, support = tx, sc
         distinct: list[dict] = []
         for r in w.reads:
             if number_key(r["text"]) not in {number_key(d["text"]) for d in distinct}:
