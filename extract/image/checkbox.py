@@ -115,7 +115,7 @@ def find_boxes(text_ink: np.ndarray, dpi: float, cells: Sequence[PxBox] | None =
         # all ink inside the box, even pieces not connected to the border
         full = text_ink[y + k:y + h - k, x + k:x + w - k] > 0
         fill = float(full.mean())
-        if _part_of_glyph(text_ink, (x, y, x + w, y + h)):
+        if _part_of_glyph(text_ink, (x, y, x + w, y + h)) or _between_glyphs(text_ink, (x, y, x + w, y + h)):
             continue
         if 0.03 < fill < 0.75:
             # a character's inner strokes run straight across (困 国 回 图); a
@@ -153,6 +153,20 @@ def _part_of_glyph(ink: np.ndarray, b: PxBox) -> bool:
         if band.size and band.any(axis=0).mean() > 0.25:
             return True
     return False
+
+
+def _between_glyphs(ink: np.ndarray, b: PxBox, gap: float = 0.2) -> bool:
+    """A square set in a run of text at the spacing of its characters (图 in
+    施工图设计): the ink of a glyph within gap × its width on both sides, in
+    the rows it spans. A printed box stands apart from what is before it (a
+    cell border, a space after the previous option)."""
+    x0, y0, x1, y1 = b
+    w = x1 - x0
+    reach = max(2, int(round(gap * w)))
+    W = ink.shape[1]
+    left = ink[y0:y1, max(0, x0 - reach):x0]
+    right = ink[y0:y1, x1:min(W, x1 + reach)]
+    return bool(np.count_nonzero(left) >= 2 and np.count_nonzero(right) >= 2)
 
 
 def _pieces(inner: np.ndarray) -> int:
