@@ -110,7 +110,8 @@ def collect(scanned: list[Path], digital: Path, cache: str, ocr: str, threads: i
                     rows.append((group, float(score), got == want))
                     if numbers is not None and e.get("agreement"):
                         first = next((r["text"] for r in frag.reads if r["source"] == ocr), frag.text)
-                        numbers.append((_norm(first) == want, e["agreement"] == "disagreed", got == want))
+                        numbers.append((_norm(first) == want, e["agreement"] == "disagreed", got == want,
+                                        got, want))
     finally:
         page_mod.to_layout = real
     return rows
@@ -124,6 +125,12 @@ def table(rows, group: str) -> list[str]:
         if b:
             lines.append(f"  score {lo:4.2f}–{min(hi, 1):4.2f}  {len(b):6d}  right {sum(b) / len(b):.4f}")
     return lines
+
+
+def _digits(t: str) -> str:
+    from extract.image.reading import number_key
+
+    return number_key(t)
 
 
 def second_read_table(numbers: list) -> list[str]:
@@ -141,7 +148,8 @@ def second_read_table(numbers: list) -> list[str]:
     return [f"numeric pieces read twice: {n}",
             f"  first read wrong: {len(wrong1)} ({len(wrong1) / n:.2%}); caught by disagreement: {caught}",
             f"  right first reads flagged (false alarms): {alarms} ({alarms / n:.2%})",
-            f"  wrong and agreed (silent at this level): {silent}",
+            f"  wrong and agreed (silent at this level): {silent}, of which the digits are wrong: "
+            f"{sum(1 for x in numbers if not x[1] and not x[2] and _digits(x[3]) != _digits(x[4]))}",
             f"  wrong first reads the vote put right: {fixed}; kept right in all: "
             f"{sum(1 for x in numbers if x[2])} ({sum(1 for x in numbers if x[2]) / n:.2%})"]
 
@@ -188,6 +196,7 @@ def main() -> None:
     ap.add_argument("--ocr", default="rapidocr")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--fit", action="store_true")
+    ap.add_argument("--examples", type=int, default=0, help="print numbers read wrong that both reads agreed on")
     ap.add_argument("--second-read", choices=("rescale", "tesseract", "off"),
                     help="the second read of numbers to measure (default: the settings')")
     args = ap.parse_args()
@@ -205,6 +214,8 @@ def main() -> None:
     rows = collect(files, digital, args.cache, args.ocr, args.threads, settings, numbers)
     for line in second_read_table(numbers):
         print(line)
+    for x in [x for x in numbers if not x[1] and not x[2]][:args.examples]:
+        print(f"    agreed but wrong: got {x[3]!r} want {x[4]!r}")
     for g in GROUPS:
         for line in table(rows, g):
             print(line)

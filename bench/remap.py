@@ -73,15 +73,20 @@ def main() -> None:
           f"of {rep.fields}  silent wrong amounts {rep.silent_amounts} of {rep.amount_fields}  "
           f"review entries {rep.review_entries} ({rep.flags_on_right} on right fields)")
     shown = 0
+    kinds = {"read wrong (image side)": 0, "no provenance: missing or extra (mapping side)": 0}
     for r in rep.records:
         got = json.loads((out / f"{r.name}.json").read_text(encoding="utf-8")) if (out / f"{r.name}.json").exists() else {}
         prov = got.get("provenance") or {}
         for path, g, v in r.diffs:
+            if path in r.silent:
+                kinds["read wrong (image side)" if prov.get(path) else
+                      "no provenance: missing or extra (mapping side)"] += 1
             if path in r.silent and shown < args.show:
                 p = prov.get(path) or {}
                 src = f"{p.get('method')} conf {p.get('confidence')}" if p else "no provenance (mapping)"
                 print(f"  silent {r.name}: {path}: golden {g!r} | got {v!r} [{src}]")
                 shown += 1
+    print("silent fields: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
     for line in calibration_table(calibration_pairs(out, args.golden, [r.name for r in rep.records]),
                                   DEFAULT.review.sure):
         print("  " + line)
