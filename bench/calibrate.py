@@ -31,7 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 GROUPS = ("text", "agreed", "disagreed")
+DUMP: list | None = None  # --examples: confident text pieces that are wrong
 EDGES = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0001)
+
+
+def repair(s: str) -> str:
+    from extract.ocr.textfix import repair as _repair
+
+    return _repair(s)
 
 
 def _norm(s: str) -> str:
@@ -41,20 +48,36 @@ def _norm(s: str) -> str:
     return "".join(t.split())
 
 
-def twin_chars(pdf: Path) -> list[list[tuple[str, float, float]]]:
-    """Per page: (char, centre x, centre y) of the digital twin."""
+# boxes and ticks are read from pixels, never by OCR: not part of a piece's text
+MARKS = set("☑☐□■✓✔√▣☒")
+# full-width punctuation keeps its ink in a corner of its box
+PUNCT = set("。，、；：）》」』”’？！,.;:)")
+
+
+def twin_chars(pdf: Path) -> list[list[tuple[str, float, float, float, float]]]:
+    """Per page: (char, x0, top, x1, bottom) of the digital twin."""
     import pdfplumber
 
     out = []
     with pdfplumber.open(pdf) as doc:
         for page in doc.pages:
-            out.append([(c["text"], (c["x0"] + c["x1"]) / 2, (c["top"] + c["bottom"]) / 2) for c in page.chars])
+            out.append([(c["text"], c["x0"], c["top"], c["x1"], c["bottom"]) for c in page.chars
+                        if c["text"] not in MARKS])
     return out
 
 
-def expected(chars, bbox, slack: float = 1.5) -> str:
+def expected(chars, bbox, share: float = 0.35) -> str:
+    """The twin's text under a piece: characters whose box lies over the
+    piece's ink box by at least share of their area (a full-width 。 or ，
+    has its ink in one corner of its box)."""
     x0, y0, x1, y1 = bbox
-    inside = [(y, x, t) for t, x, y in chars if x0 - slack <= x <= x1 + slack and y0 - slack <= y <= y1 + slack]
+    inside = []
+    for t, a, b, c, d in chars:
+        ox = max(0.0, min(x1, c) - max(x0, a)) / max(c - a, 1e-6)
+        oy = max(0.0, min(y1, d) - max(y0, b)) / max(d - b, 1e-6)
+        need = share / 2.5 if t in PUNCT else share
+        if ox * oy >= need:
+            inside.append(((b + d) / 2, (a + c) / 2, t))
     if not inside:
         return ""
     # one text line: left to right (several: top to bottom first)
@@ -64,7 +87,7 @@ def expected(chars, bbox, slack: float = 1.5) -> str:
 
 
 def collect(scanned: list[Path], digital: Path, cache: str, ocr: str, threads: int,
-            settings=None, numbers: list | None = None) -> list[tuple[str, float, bool]]:
+            settings=None, numbers: list | None = None, feature: str = "weakest") -> list[tuple[str, float, bool]]:
     """(group, score, right) for every OCR piece of the scanned files; with
     numbers given, (first read right, flagged, kept right) of every piece
     read twice is appended to it."""
@@ -102,12 +125,14 @@ def collect(scanned: list[Path], digital: Path, cache: str, ocr: str, threads: i
                     if not frag.method.startswith("ocr") or not e:
                         continue
                     want = _norm(expected(chars, frag.bbox))
-                    got = _norm(frag.text)
+                    got = _norm("".join(ch for ch in repair(frag.text) if ch not in MARKS))  # as the page holds it
                     if not want and not got:
                         continue
                     group = e.get("agreement") or "text"
-                    score = e.get("support") if e.get("support") is not None else e.get("weakest", 0.0)
+                    score = e.get("support") if e.get("support") is not None else e.get(feature, 0.0)
                     rows.append((group, float(score), got == want))
+                    if DUMP is not None and group == "text" and score >= 0.99 and got != want:
+                        DUMP.append((got, want))
                     if numbers is not None and e.get("agreement"):
                         first = next((r["text"] for r in frag.reads if r["source"] == ocr), frag.text)
                         numbers.append((_norm(first) == want, e["agreement"] == "disagreed", got == want,
@@ -196,6 +221,8 @@ def main() -> None:
     ap.add_argument("--ocr", default="rapidocr")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--fit", action="store_true")
+    ap.add_argument("--feature", choices=("weakest", "score"), default="weakest",
+                    help="what a piece read once is calibrated from: its weakest character or its mean")
     ap.add_argument("--examples", type=int, default=0, help="print numbers read wrong that both reads agreed on")
     ap.add_argument("--second-read", choices=("rescale", "tesseract", "off"),
                     help="the second read of numbers to measure (default: the settings')")
@@ -211,9 +238,23 @@ def main() -> None:
 
         settings = replace(DEFAULT, read=replace(DEFAULT.read, second_read=args.second_read))
     numbers: list = []
-    rows = collect(files, digital, args.cache, args.ocr, args.threads, settings, numbers)
+    global DUMP
+    DUMP = [] if args.examples else None
+    rows = collect(files, digital, args.cache, args.ocr, args.threads, settings, numbers, args.feature)
+    for g in GROUPS:
+        sel = [(sc, r) for gg, sc, r in rows if gg == g]
+        if sel and args.fit:
+            k = fit(rows, g)
+            from extract.settings import Calibration
+
+            cal = Calibration(**{g: k}) if k else None
+            if cal:
+                brier = sum((cal.apply(g, sc) - r) ** 2 for sc, r in sel) / len(sel)
+                print(f"{g}: Brier score of the fitted curve {brier:.4f} ({len(sel)} pieces, feature {args.feature})")
     for line in second_read_table(numbers):
         print(line)
+    for got, want in (DUMP or [])[:args.examples]:
+        print(f"    sure text but wrong: got {got!r} want {want!r}")
     for x in [x for x in numbers if not x[1] and not x[2]][:args.examples]:
         print(f"    agreed but wrong: got {x[3]!r} want {x[4]!r}")
     for g in GROUPS:

@@ -73,14 +73,19 @@ def main() -> None:
           f"of {rep.fields}  silent wrong amounts {rep.silent_amounts} of {rep.amount_fields}  "
           f"review entries {rep.review_entries} ({rep.flags_on_right} on right fields)")
     shown = 0
-    kinds = {"read wrong (image side)": 0, "no provenance: missing or extra (mapping side)": 0}
+    kinds = {"a value read and kept": 0, "a value missing (an expected field the record lacks)": 0,
+             "an unexpected value (extra, a row too many)": 0}
     for r in rep.records:
         got = json.loads((out / f"{r.name}.json").read_text(encoding="utf-8")) if (out / f"{r.name}.json").exists() else {}
         prov = got.get("provenance") or {}
         for path, g, v in r.diffs:
             if path in r.silent:
-                kinds["read wrong (image side)" if prov.get(path) else
-                      "no provenance: missing or extra (mapping side)"] += 1
+                if v is None:
+                    kinds["a value missing (an expected field the record lacks)"] += 1
+                elif prov.get(path):
+                    kinds["a value read and kept"] += 1
+                else:
+                    kinds["an unexpected value (extra, a row too many)"] += 1
             if path in r.silent and shown < args.show:
                 p = prov.get(path) or {}
                 src = f"{p.get('method')} conf {p.get('confidence')}" if p else "no provenance (mapping)"

@@ -287,7 +287,7 @@ def test_old_profiles_draw_what_they_always_drew():
 def test_bitonal_profile_is_group4_at_150_to_200_dpi(form_pdf, tmp_path):
     styles = [style_from_seed(s, "bitonal") for s in range(30)]
     assert all(s.mode == "bitonal" and s.jpeg_quality is None and 150 <= s.dpi <= 200 for s in styles)
-    assert any(s.thin_strokes > 0.2 for s in styles) and any(s.line_breaks > 0.25 for s in styles)
+    assert any(s.thin_strokes > 0.1 for s in styles) and any(s.line_breaks > 0.25 for s in styles)
     style = styles[0]
     out = tmp_path / "b.tif"
     scan_pdf(form_pdf, out, style, seed=0)
