@@ -27,7 +27,7 @@ from ..settings import Settings
 from .page import PageRead
 
 #: bump when a change of the image path changes what a page reads as
-READER_VERSION = "13.10"
+READER_VERSION = "13.12"
 
 
 def page_key(pixels: np.ndarray, dpi: float, engine_version: str, settings: Settings,

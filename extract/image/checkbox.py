@@ -155,18 +155,17 @@ def _part_of_glyph(ink: np.ndarray, b: PxBox) -> bool:
     return False
 
 
-def _between_glyphs(ink: np.ndarray, b: PxBox, gap: float = 0.2) -> bool:
+def _between_glyphs(ink: np.ndarray, b: PxBox, gap: float = 0.3) -> bool:
     """A square set in a run of text at the spacing of its characters (图 in
-    施工图设计): the ink of a glyph within gap × its width on both sides, in
-    the rows it spans. A printed box stands apart from what is before it (a
-    cell border, a space after the previous option)."""
+    施工图设计): the ink of a glyph within gap × its width before it, in the
+    rows it spans. A printed box stands apart from what precedes it (a cell
+    border, a space after the previous option); the label after a box may
+    follow it closely, so only the left side is looked at."""
     x0, y0, x1, y1 = b
     w = x1 - x0
     reach = max(2, int(round(gap * w)))
-    W = ink.shape[1]
     left = ink[y0:y1, max(0, x0 - reach):x0]
-    right = ink[y0:y1, x1:min(W, x1 + reach)]
-    return bool(np.count_nonzero(left) >= 2 and np.count_nonzero(right) >= 2)
+    return bool(np.count_nonzero(left) >= 2)
 
 
 def _pieces(inner: np.ndarray) -> int:

@@ -90,33 +90,10 @@ def cut_pieces(boxes: Sequence[PxBox], cells: Sequence[PxBox], holes: Sequence[P
             parts = [(p, c) for p, c in parts if p[2] - p[0] >= 0.6 * bh] or parts
         for part, bounds in parts:
             for p in _subtract_x(part, holes):
-                # the piece may grow sideways over ink that runs on from it
-                # (a faint first glyph the detector's box left out), up to
-                # the cell's border or a checkbox that was cut out
-                lo = max([bounds[0]] + [h[2] for h in holes if h[2] <= p[0] and _rows_meet(h, p)])
-                hi = min([bounds[2]] + [h[0] for h in holes if h[0] >= p[2] and _rows_meet(h, p)])
-                b = (lo, bounds[1], hi, bounds[3])
+                # the crop may not reach past the piece sideways (into a
+                # checkbox that was cut out, or over a cell border)
+                b = (max(bounds[0], p[0]), bounds[1], min(bounds[2], p[2]), bounds[3])
                 out.extend(_tighten(p, b, text_ink, gap_split, line_h))
-    return _distinct(out)
-
-
-def _rows_meet(a: PxBox, b: PxBox) -> bool:
-    return min(a[3], b[3]) - max(a[1], b[1]) > 0.4 * min(a[3] - a[1], b[3] - b[1])
-
-
-def _distinct(pieces: list[tuple[PxBox, PxBox]]) -> list[tuple[PxBox, PxBox]]:
-    """Pieces that grew over each other (two boxes of one line) are one."""
-    out: list[tuple[PxBox, PxBox]] = []
-    for ink, crop in pieces:
-        for k, (o_ink, o_crop) in enumerate(out):
-            inter = intersect(ink, o_ink)
-            if inter and area(inter) >= 0.6 * min(area(ink), area(o_ink)):
-                out[k] = ((min(ink[0], o_ink[0]), min(ink[1], o_ink[1]), max(ink[2], o_ink[2]), max(ink[3], o_ink[3])),
-                          (min(crop[0], o_crop[0]), min(crop[1], o_crop[1]), max(crop[2], o_crop[2]),
-                           max(crop[3], o_crop[3])))
-                break
-        else:
-            out.append((ink, crop))
     return out
 
 
@@ -178,20 +155,17 @@ def _tighten(p: PxBox, bounds: PxBox, text_ink: np.ndarray, gap_split: float,
         keep = [r for r in runs if r[1] > lo and r[0] < hi] or runs
         bands = [(min(r[0] for r in keep), max(r[1] for r in keep))]
     out = []
-    L, R = min(bounds[0], x0), max(bounds[2], x1)  # how far ink running on from the piece is followed
     for ry0, ry1 in bands:
-        band = text_ink[y0 + ry0:y0 + ry1, L:R] > 0
+        band = roi[ry0:ry1]
         ih = max(ry1 - ry0, 1)
         cols = band.any(axis=0)
         pieces = _ink_runs(cols, max(1, int(round(gap_split * ih))))
         pad = max(2, int(round(ih * 0.25)))
         for cx0, cx1 in pieces:
-            if L + cx1 <= x0 or L + cx0 >= x1:
-                continue  # ink beside the piece that does not run on from it
             sub = band[:, cx0:cx1]
             if int(np.count_nonzero(sub)) < max(3, ih // 3):
                 continue  # a speck
-            ink_box = (L + cx0, y0 + ry0, L + cx1, y0 + ry1)
+            ink_box = (x0 + cx0, y0 + ry0, x0 + cx1, y0 + ry1)
             crop = (max(bounds[0], ink_box[0] - pad), max(bounds[1], ink_box[1] - pad),
                     min(bounds[2], ink_box[2] + pad), min(bounds[3], ink_box[3] + pad))
             out.append((ink_box, crop))
