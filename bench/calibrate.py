@@ -136,7 +136,7 @@ def collect(scanned: list[Path], digital: Path, cache: str, ocr: str, threads: i
                     if numbers is not None and e.get("agreement"):
                         first = next((r["text"] for r in frag.reads if r["source"] == ocr), frag.text)
                         numbers.append((_norm(first) == want, e["agreement"] == "disagreed", got == want,
-                                        got, want))
+                                        got, want, [r["text"] for r in frag.reads]))
     finally:
         page_mod.to_layout = real
     return rows
@@ -255,6 +255,8 @@ def main() -> None:
         print(line)
     for got, want in (DUMP or [])[:args.examples]:
         print(f"    sure text but wrong: got {got!r} want {want!r}")
+    for x in [x for x in numbers if x[0] and x[1]][:args.examples]:
+        print(f"    right but flagged: kept {x[3]!r} want {x[4]!r} reads {x[5]}")
     for x in [x for x in numbers if not x[1] and not x[2]][:args.examples]:
         print(f"    agreed but wrong: got {x[3]!r} want {x[4]!r}")
     for g in GROUPS:

@@ -41,7 +41,7 @@ def twin_cells(pdf: Path) -> list[list[tuple]]:
     return out
 
 
-def scanned_pages(path: Path):
+def scanned_pages(path: Path, native: bool = True):
     """(number, image, dpi) of every page, as document.py hands them to the image path."""
     from extract.document import Options, _image_dpi, _PdfRenderer
 
@@ -52,7 +52,7 @@ def scanned_pages(path: Path):
         r = _PdfRenderer(path, None)
         try:
             for i in range(1, n + 1):
-                nat = r.native(i, 10 ** 9)
+                nat = r.native(i, 10 ** 9) if native else None
                 yield (i, *nat) if nat else (i, r.render(i, Options().ocr_dpi, 10 ** 9), Options().ocr_dpi)
         finally:
             r.close()
@@ -65,7 +65,7 @@ def scanned_pages(path: Path):
                 yield i + 1, im.copy(), _image_dpi(im)
 
 
-def check(path: Path, twin: Path, settings) -> tuple[int, int, int]:
+def check(path: Path, twin: Path, settings, native: bool = True) -> tuple[int, int, int]:
     from extract.image import grid as gridmod
     from extract.image.page import prepare
     from extract.ocr.base import get_engine
@@ -74,7 +74,7 @@ def check(path: Path, twin: Path, settings) -> tuple[int, int, int]:
     eng = get_engine("rapidocr", EngineOptions(threads=1))
     truth = twin_cells(twin)
     want = found = matched = 0
-    for number, image, dpi in scanned_pages(path):
+    for number, image, dpi in scanned_pages(path, native):
         if number > len(truth):
             break
         prep = prepare(image, dpi, eng, settings)
@@ -93,11 +93,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("scanned", type=Path)
     ap.add_argument("--digital", type=Path, help="the twins (default: SET/digital)")
+    ap.add_argument("--render", action="store_true", help="render PDF pages at ocr_dpi instead of their scan's own pixels")
     args = ap.parse_args()
     digital = args.digital or args.scanned.parent / "digital"
     tw = tf = tm = 0
     for f in sorted(p for p in args.scanned.iterdir() if p.suffix.lower() in (".pdf", ".tif", ".tiff")):
-        w, fo, m = check(f, digital / f"{f.stem}.pdf", DEFAULT)
+        w, fo, m = check(f, digital / f"{f.stem}.pdf", DEFAULT, not args.render)
         tw, tf, tm = tw + w, tf + fo, tm + m
         print(f"{f.name:55} twin cells {w:4d}  found {fo:4d}  matched {m / max(w, 1):.3f}")
     print(f"all: twin cells {tw}, found {tf}, matched {tm} ({tm / max(tw, 1):.4f})")
