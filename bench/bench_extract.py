@@ -4,12 +4,21 @@ baseline measured in the same run.
     .venv/bin/python bench/bench_extract.py samples/digital golden
     .venv/bin/python bench/bench_extract.py samples/scanned golden --ocr rapidocr --threads 1
     .venv/bin/python bench/bench_extract.py /tmp/bench/scanned /tmp/bench/golden --profile normal
+    .venv/bin/python bench/scan_set.py /tmp/bench --profile bitonal    # once
+    .venv/bin/python bench/bench_extract.py /tmp/bench/scanned-bitonal /tmp/bench/golden
 
 The baseline is what one would write without this project: the page text in
 reading order (pdfplumber's extract_text for a text layer, one full-page
 tesseract chi_sim pass for an image page) and regular expressions for the
 labelled fields. Each run happens in a fresh child process, so peak memory
-(ru_maxrss) is that run's own.
+(ru_maxrss) is that run's own; `--threads N` gives the OCR runtime N threads
+through `Options.threads` (and the baseline's tesseract through
+OMP_THREAD_LIMIT).
+
+Beside accuracy it prints the calibration of shenbao's confidence: the
+golden fields bucketed by their provenance confidence, with the share of
+each bucket that is right (the share at or above `ReviewSettings.sure`
+must be at least `sure_share_right`).
 """
 
 from __future__ import annotations
@@ -39,7 +48,8 @@ def _pages_of(path: Path) -> int:
     return open_document(path).n_pages
 
 
-def run_shenbao(files: list[Path], outdir: Path, ocr: str) -> dict:
+def run_shenbao(files: list[Path], outdir: Path, ocr: str, threads: int = 0,
+                cache: str | None = None) -> dict:
     from extract.document import Options
     from extract.pipeline import extract_file
     from pipelines.io import write_records
@@ -47,9 +57,10 @@ def run_shenbao(files: list[Path], outdir: Path, ocr: str) -> dict:
     pages = 0
     t0 = time.perf_counter()
     errors = {}
+    options = Options(ocr_engine=ocr, threads=threads, ocr_cache=cache)
     for f in files:
         try:
-            recs = extract_file(f, Options(ocr_engine=ocr))
+            recs = extract_file(f, options)
             pages += recs[0]["source"]["page_count"]
             write_records(outdir, f.name, recs)
         except Exception as exc:  # measured, not hidden: counted as missing records
@@ -147,7 +158,7 @@ def worker(args) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.worker == "shenbao":
-        res = run_shenbao(files, out, args.ocr)
+        res = run_shenbao(files, out, args.ocr, args.threads, args.cache)
     else:
         res = run_baseline(files, out)
     res["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -157,7 +168,8 @@ def worker(args) -> None:
 # ----------------------------------------------------------------- driver
 
 
-def measure(kind: str, files: list[Path], golden: Path, ocr: str, threads: int) -> dict:
+def measure(kind: str, files: list[Path], golden: Path, ocr: str, threads: int,
+            cache: str | None = None) -> dict:
     from extract.compare import by_variant, compare_dirs
 
     out = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
@@ -165,9 +177,8 @@ def measure(kind: str, files: list[Path], golden: Path, ocr: str, threads: int) 
     if threads:
         for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_THREAD_LIMIT"):
             env[k] = str(threads)
-        env["SHENBAO_THREADS"] = str(threads)
     cmd = [sys.executable, __file__, "--worker", kind, "--out", str(out), "--ocr", ocr,
-           *map(str, files)]
+           "--threads", str(threads), *(["--cache", cache] if cache else []), *map(str, files)]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise SystemExit(f"{kind} worker failed:\n{p.stderr[-3000:]}")
@@ -182,9 +193,50 @@ def measure(kind: str, files: list[Path], golden: Path, ocr: str, threads: int) 
                silent_wrong_amounts=rep.silent_amounts, amount_fields=rep.amount_fields,
                review_entries=rep.review_entries, flags_on_right=rep.flags_on_right,
                records=len(recs), outdir=str(out),
+               calibration=calibration_pairs(out, golden, [r.name for r in recs]),
                by_variant={k: (len(v.records), v.field_accuracy, v.text_cer, v.silent)
                            for k, v in by_variant(rep).items()})
     return res
+
+
+# ----------------------------------------------------------------- calibration
+
+BUCKETS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 1.0001)
+
+
+def calibration_pairs(outdir: Path, golden: Path, names: list[str]) -> list[tuple[float | None, bool]]:
+    """(provenance confidence or None, right) for every golden field of the
+    named records."""
+    from extract.compare import _MISSING, equal, leaves, load_record, lookup
+
+    out = []
+    for name in names:
+        g = load_record(golden / f"{name}.json")
+        got = load_record(outdir / f"{name}.json")
+        if g is None or got is None:
+            continue
+        prov = got.get("provenance") or {}
+        for path, gv in leaves(g):
+            v = lookup(got, path)
+            right = v is not _MISSING and (equal(gv, v) or (isinstance(gv, (list, dict)) and not gv and not v))
+            c = (prov.get(path) or {}).get("confidence")
+            out.append((float(c) if isinstance(c, (int, float)) else None, bool(right)))
+    return out
+
+
+def calibration_table(pairs: list[tuple[float | None, bool]], sure: float = 0.9) -> list[str]:
+    lines = [f"{'confidence':>14} {'fields':>7} {'right':>7} {'share right':>11}"]
+    for lo, hi in zip(BUCKETS, BUCKETS[1:]):
+        sel = [r for c, r in pairs if c is not None and lo <= c < hi]
+        if sel:
+            lines.append(f"{lo:6.2f}–{min(hi, 1.0):<6.2f} {len(sel):7d} {sum(sel):7d} {sum(sel) / len(sel):11.4f}")
+    none = [r for c, r in pairs if c is None]
+    if none:
+        lines.append(f"{'no provenance':>14} {len(none):7d} {sum(none):7d} {sum(none) / len(none):11.4f}")
+    top = [r for c, r in pairs if c is not None and c >= sure]
+    if top:
+        lines.append(f"confidence ≥ {sure:g}: {sum(top)}/{len(top)} right ({sum(top) / len(top):.4%})")
+    return lines
 
 
 def main() -> None:
@@ -197,6 +249,8 @@ def main() -> None:
                                       "as the builder's plan.json beside the input directory says")
     ap.add_argument("--max-silent", type=int, default=None,
                     help="exit 1 when shenbao leaves more than this many wrong fields unflagged")
+    ap.add_argument("--cache", help="OCR cache directory (dev: read each page once, re-map in seconds)")
+    ap.add_argument("--no-calibration", action="store_true")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -212,7 +266,7 @@ def main() -> None:
         plan = json.loads((inputs[0].parent / "plan.json").read_text(encoding="utf-8"))
         keep = {j["name"] for j in plan["jobs"] if j["scan_profile"] == args.profile}
         files = [f for f in files if f.stem in keep]
-    rows = [("shenbao", measure("shenbao", files, golden, args.ocr, args.threads))]
+    rows = [("shenbao", measure("shenbao", files, golden, args.ocr, args.threads, args.cache))]
     if not args.no_baseline:
         rows.append(("baseline", measure("baseline", files, golden, args.ocr, args.threads)))
     print(f"{len(files)} files, threads={args.threads}, ocr={args.ocr}")
@@ -231,6 +285,12 @@ def main() -> None:
           f"{s0['review_entries']} review entries ({s0['flags_on_right']} on right fields)")
     for k, (n, acc, cer, silent) in s0["by_variant"].items():
         print(f"  shenbao, {k:18} {n:3d} records  field acc {acc:.4f}  silent {silent:4d}  text CER {cer:.4f}")
+    if not args.no_calibration:
+        from extract.settings import DEFAULT
+
+        print("calibration (shenbao's provenance confidence against the golden fields):")
+        for line in calibration_table([tuple(p) for p in s0["calibration"]], DEFAULT.review.sure):
+            print("  " + line)
     if len(rows) == 2 and rows[1][1]["seconds"]:
         print(f"time ratio shenbao/baseline: {rows[0][1]['seconds'] / rows[1][1]['seconds']:.2f}")
     if args.max_silent is not None and s0["silent"] > args.max_silent:

@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 
 from . import errors
 from .layout import PageLayout
+from .settings import DEFAULT as DEFAULT_SETTINGS, EngineOptions, Settings
 from .textlayer import page_layout, triage
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,20 @@ class Options:
     max_pixels: int = DEFAULT_MAX_PIXELS
     force_ocr: bool = False  # OCR every page even when it has a text layer
     templates_dir: str | None = None  # a folder of form templates instead of the shipped ones
+    #: a PDF page that is one scanned image is read at the image's own
+    #: resolution (its pixels as scanned, as OCRmyPDF does), not re-rendered
+    #: at ocr_dpi; pages with anything else on them are rendered
+    native_images: bool = True
+    #: threads of the OCR runtime (0: its default, all cores); the batch
+    #: driver gives each worker cores // jobs
+    threads: int = 0
+    settings: Settings = field(default_factory=lambda: DEFAULT_SETTINGS)  # image path and review
+    ocr_cache: str | None = None  # directory of cached page reads (extract/image/cache.py)
+    look_dir: str | None = None  # debug: write what the page reader saw, one PNG per page
+
+    @property
+    def engine_options(self) -> EngineOptions:
+        return EngineOptions(threads=self.threads)
 
 
 @dataclass
@@ -88,6 +103,7 @@ class Document:
         library's own exception), the pages' own code when they agree (every
         page too large: E_TOO_LARGE)."""
         self.info = []
+        self._turn: int | None = None  # how the pages read so far surely stood
         if self.filetype == "pdf":
             yield from self._pdf_pages()
         else:
@@ -101,6 +117,15 @@ class Document:
         code, note = _page_failure(exc)
         log.info("%s page %d: %s", self.path.name, number, note)
         self.info.append(PageInfo(number, "error", note, code))
+
+    def _read_image(self, image, number: int, dpi: float) -> PageLayout:
+        """OCR one page; the turn the document's earlier pages surely stood
+        in settles a page whose own orientation is unsure (a scanner feeds
+        a stack the same way)."""
+        layout, sure = _ocr(image, number, dpi, self.options, self._turn)
+        if sure:
+            self._turn = layout.rotation
+        return layout
 
     # ------------------------------------------------------------------ PDF
     def _pdf_pages(self) -> Iterator[PageLayout]:
@@ -161,8 +186,13 @@ class Document:
         raise _encrypted(self.path, self.options.password) from refused
 
     def _ocr_pdf_page(self, renderer: "_PdfRenderer", number: int, kind: str, why: str) -> PageLayout:
-        image = renderer.render(number, self.options.ocr_dpi, self.options.max_pixels)
-        layout = _ocr(image, number, self.options.ocr_dpi, self.options.ocr_engine)
+        native = renderer.native(number, self.options.max_pixels) if self.options.native_images else None
+        if native is not None:
+            image, dpi = native
+        else:
+            image, dpi = renderer.render(number, self.options.ocr_dpi, self.options.max_pixels), self.options.ocr_dpi
+        layout = self._read_image(image, number, dpi)
+        del image
         layout.kind = kind
         if kind == "garbled":
             layout.warnings.insert(0, f"page {number}: garbled text layer ({why}); read by OCR")
@@ -184,7 +214,7 @@ class Document:
                     _check_pixels(img.size, self.options.max_pixels)  # before decoding
                     frame = img.convert("RGB") if img.mode not in ("1", "L", "RGB") else img.copy()
                     dpi = _image_dpi(img)
-                    layout = _ocr(frame, i, dpi, self.options.ocr_engine)
+                    layout = self._read_image(frame, i, dpi)
                     del frame
                 except _PAGE_LEVEL as exc:  # a corrupt frame among good ones
                     self._page_error(i, exc)
@@ -243,6 +273,50 @@ class _PdfRenderer:
             _check_pixels((round(w * scale), round(h * scale)), max_pixels,
                           what=f"page {number} ({w:.0f}×{h:.0f} pt) at {dpi:g} dpi")
             return page.render(scale=scale, grayscale=False).to_pil()
+        finally:
+            page.close()
+
+    #: a scan's own resolution is used within these bounds (outside them the
+    #: page is rendered at ocr_dpi: a 600-dpi scan costs 4× the work for nothing)
+    NATIVE_DPI = (100.0, 400.0)
+
+    def native(self, number: int, max_pixels: int):
+        """(image, dpi) of a page that is one upright image covering it —
+        what a scanner wrote — decoded at its own resolution; else None."""
+        import pypdfium2 as pdfium
+        import pypdfium2.raw as pdfium_c
+
+        if self.pdf is None:
+            self.pdf = pdfium.PdfDocument(str(self.path), password=self.password)
+        page = self.pdf[number - 1]
+        try:
+            if page.get_rotation() % 360:
+                return None
+            objs = list(page.get_objects(max_depth=1))
+            if len(objs) != 1 or objs[0].type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+                return None
+            img = objs[0]
+            w_pt, h_pt = page.get_size()
+            x0, y0, x1, y1 = img.get_bounds()
+            m = img.get_matrix()
+            if abs(m.b) > 1e-6 or abs(m.c) > 1e-6 or m.a <= 0 or m.d <= 0:
+                return None  # turned or mirrored in the page: render it
+            if (x1 - x0) < 0.97 * w_pt or (y1 - y0) < 0.97 * h_pt:
+                return None
+            pw, ph = img.get_px_size()
+            dx, dy = pw * 72.0 / (x1 - x0), ph * 72.0 / (y1 - y0)
+            lo, hi = self.NATIVE_DPI
+            if abs(dx - dy) > 0.02 * dx or not lo <= dx <= hi:
+                return None
+            _check_pixels((pw, ph), max_pixels, what=f"page {number} image ({pw}×{ph} px)")
+            pil = img.get_bitmap(render=False).to_pil()
+            if pil.mode not in ("1", "L", "RGB"):
+                pil = pil.convert("RGB")
+            return pil, round(dx, 2)
+        except errors.ShenbaoError:
+            raise
+        except Exception:  # an image pdfium cannot hand out raw: render the page instead
+            return None
         finally:
             page.close()
 
@@ -306,9 +380,12 @@ def _encrypted(path: Path, password: str | None) -> errors.ShenbaoError:
     return errors.EncryptedFile(f"{path.name} is encrypted: give its password with --password")
 
 
-def _ocr(image, number: int, dpi: float, engine: str) -> PageLayout:
+def _ocr(image, number: int, dpi: float, options: Options,
+         prior_turn: int | None = None) -> tuple[PageLayout, bool]:
+    """The page read by the image path (through the OCR cache when one is
+    set), and whether its orientation was sure."""
     try:
-        from .image.page import image_to_layout
+        from .image import page as image_page
     except ImportError as exc:
         # under an address-space limit (--max-memory) a native library (cv2,
         # onnxruntime) may not even map: that page ran out of memory
@@ -317,9 +394,29 @@ def _ocr(image, number: int, dpi: float, engine: str) -> PageLayout:
                                      f"({errors.one_line(exc, 160)})") from exc
         raise errors.MissingDependency(f"the OCR path cannot be loaded ({errors.one_line(exc, 160)}); "
                                        "run ./setup.sh") from exc
-    layout = image_to_layout(image, number=number, dpi=dpi, engine=engine)
+    if options.threads:  # one core means OpenCV's too
+        import cv2
+
+        cv2.setNumThreads(options.threads)
+    args = (number, dpi, options.ocr_engine, options.settings, options.engine_options, options.look_dir,
+            prior_turn)
+    if not options.ocr_cache:
+        read = image_page.read_image(image, *args)
+    else:
+        from .image import cache, preprocess
+        from .ocr.base import get_engine
+
+        pixels = preprocess.to_array(image)
+        eng = get_engine(options.ocr_engine, options.engine_options)
+        key = cache.page_key(pixels, dpi, eng.version(), options.settings, prior_turn)
+        store = cache.PageCache(options.ocr_cache)
+        read = store.get(key, number)
+        if read is None:
+            read = image_page.read_image(pixels, *args)
+            store.put(key, read)
+    layout = image_page.to_layout(read, options.settings)
     layout.dpi = float(dpi)
-    return layout
+    return layout, read.orientation_sure
 
 
 def _image_dpi(img) -> float:

@@ -24,6 +24,7 @@ result dict.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import logging
 import os
 import resource
@@ -151,7 +152,9 @@ def _worker_main(conn, task: Task, options: Options, setup: WorkerSetup) -> None
 
     configure(setup.log_level, setup.log_file, worker=True)
     if setup.threads:  # share the cores between the workers instead of oversubscribing them
-        for var in ("SHENBAO_ORT_THREADS", "OMP_THREAD_LIMIT", "OMP_NUM_THREADS"):
+        if not options.threads:
+            options = dataclasses.replace(options, threads=setup.threads)  # onnxruntime, through Options
+        for var in ("OMP_THREAD_LIMIT", "OMP_NUM_THREADS"):  # tesseract's and OpenMP's own
             os.environ.setdefault(var, str(setup.threads))
     few_malloc_arenas()
     if setup.plugins:

@@ -24,6 +24,7 @@ import time
 
 from extract import document
 from extract.ocr import registry
+from extract.ocr.base import Read
 
 PAGE_ENV = "SHENBAO_FAULT_PAGE"
 _page = {"number": None}
@@ -77,6 +78,9 @@ def blank():
 
 
 class FaultEngine:
+    """An engine of the one OCR interface (extract/ocr/base.py: detect,
+    recognize, judge orientation) whose page detection fails as told."""
+
     def __init__(self, name: str, fault):
         self.name, self.fault = name, fault
 
@@ -84,19 +88,19 @@ class FaultEngine:
         want = os.environ.get(PAGE_ENV)
         return not want or str(_page["number"]) == want
 
+    def version(self) -> str:
+        return f"{self.name} 1"
+
     def upside_down(self, crops):
         return [0.0 for _ in crops]
 
-    def detect(self, img):
-        return []
-
-    def recognize(self, crops):
-        return [("", 0.0) for _ in crops]
-
-    def read_page(self, gray, cells, holes, text_ink, dpi):
+    def detect(self, img, dpi=None):
         if self._hit():
             self.fault()
         return []
+
+    def recognize(self, crops, charset=None):
+        return [Read("", 0.0) for _ in crops]
 
 
 FAULTS = {"crash": crash, "memory": memory, "badalloc": badalloc, "onnx": onnx, "hang": hang, "blank": blank}

@@ -200,7 +200,7 @@ def ocr_from_text_layer(monkeypatch, valid_pdf):
     image → page n of the PDF), so image inputs give records without OCR."""
     layouts = list(open_document(valid_pdf).pages())
 
-    def fake_ocr(image, number, dpi, engine):
+    def fake_ocr(image, number, dpi, options, prior_turn=None):
         layout = copy.deepcopy(layouts[(number - 1) % len(layouts)])
         layout.number, layout.kind = number, "image"
         for line in layout.lines:
@@ -209,7 +209,7 @@ def ocr_from_text_layer(monkeypatch, valid_pdf):
             t.page = number
             for c in t.cells:
                 c.page = number
-        return layout
+        return layout, True  # (the page, and that its orientation was sure)
 
     monkeypatch.setattr(document, "_ocr", fake_ocr)
 

@@ -150,10 +150,10 @@ def hard_limit(seconds: int):
     return time_limit(seconds, "one example ran too long: a hang")
 
 
-def fake_ocr(image, number, dpi, engine):
+def fake_ocr(image, number, dpi, options, prior_turn=None):
     image.getbbox()  # touch the pixels: the image must really be decoded
     w, h = image.size
-    return PageLayout(number=number, kind="image", width=w * 72 / dpi, height=h * 72 / dpi)
+    return PageLayout(number=number, kind="image", width=w * 72 / dpi, height=h * 72 / dpi), True
 
 
 FUZZ_OPTIONS = Options(ocr_dpi=36, max_pixels=4_000_000, max_pages=50)

@@ -107,3 +107,19 @@ def test_a_square_part_of_a_character_is_not_a_checkbox():
     cv2.line(ink, (x + 2 * s // 3, px(5) + s + 3), (x + s, px(5) + 2 * s), 255, 2)
     marks = checkbox.find_boxes(ink, DPI)
     assert [m.bbox[0] < px(15) for m in marks] == [True]
+
+
+def test_a_square_character_inside_a_word_is_not_a_checkbox():
+    from PIL import Image, ImageDraw, ImageFont
+
+    from extract import sysdeps
+
+    for dpi in (150, 200, 300):
+        size = int(round(10.5 / 72 * dpi))  # 10.5-pt print
+        im = Image.new("L", (size * 12, size * 3), 255)
+        d = ImageDraw.Draw(im)
+        font = ImageFont.truetype(sysdeps.font_path("wqy-zenhei"), size, index=0)
+        d.text((size, size), "施工图设计 口", fill=0, font=font)
+        ink = (np.asarray(im) < 128).astype(np.uint8) * 255
+        marks = checkbox.find_boxes(ink, dpi)
+        assert not [m for m in marks if m.bbox[0] < size * 6], (dpi, marks)

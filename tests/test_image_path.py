@@ -51,7 +51,8 @@ T2 = (45, 520, [75, 110, 110, 75, 70, 75], [24, 40, 40], [
 ])
 
 
-def _make_pdf() -> tuple[bytes, list[list[tuple[tuple[float, float, float, float], str]]]]:
+def _make_pdf(ruled: tuple[bool, bool] = (True, True)
+              ) -> tuple[bytes, list[list[tuple[tuple[float, float, float, float], str]]]]:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
@@ -85,7 +86,7 @@ def _make_pdf() -> tuple[bytes, list[list[tuple[tuple[float, float, float, float
     c.drawString(45, H - 112, "填报单位（盖章）")
     c.drawString(450, H - 112, "金额单位：元")
     tables = []
-    for x, y, cols, rows, cells in (T1, T2):
+    for (x, y, cols, rows, cells), with_rules in zip((T1, T2), ruled):
         xs, ys = [x], [y]
         for w in cols:
             xs.append(xs[-1] + w)
@@ -95,7 +96,8 @@ def _make_pdf() -> tuple[bytes, list[list[tuple[tuple[float, float, float, float
         out = []
         for r, col, rs, cs, s in cells:
             x0, x1, y0, y1 = xs[col], xs[col + cs], ys[r], ys[r + rs]
-            c.rect(x0, H - y1, x1 - x0, y1 - y0, stroke=1, fill=0)
+            if with_rules:
+                c.rect(x0, H - y1, x1 - x0, y1 - y0, stroke=1, fill=0)
             out.append(((x0, y0, x1, y1), s))
             lines = wrap(s, x1 - x0 - 8, 9.5)
             lh = 9.5 * 1.45
@@ -271,3 +273,20 @@ def test_image_to_layout_tesseract(form):
     _check_cells(page, tables, 0.08, {"54145530", "384200", "15000.00", "实施阶段 √", "收尾和完成阶段 √"})
     cat = page.tables[0].cell_at(1, 1).text
     assert [ch for ch in cat if ch in "☐☑"] == ["☐", "☑", "☐"]
+
+
+def test_a_table_whose_rules_are_lost_is_rebuilt_and_flagged():
+    from extract.image.page import image_to_layout
+
+    pdf, tables = _make_pdf(ruled=(True, False))
+    doc = pdfium.PdfDocument(pdf)
+    img = np.asarray(doc[0].render(scale=DPI / 72).to_pil().convert("L")).copy()
+    page = image_to_layout(img, 1, DPI, engine="rapidocr")
+    assert len(page.tables) == 2 and len(page.tables[0].cells) == 27
+    rebuilt = page.tables[1]
+    assert any("rebuilt from text positions" in w for w in page.warnings)
+    texts = [_norm(c.text) for c in rebuilt.cells if c.text]
+    for want in ("制度保障", "文件名称", "具体措施", "项目管理制度", "专款专项制度"):
+        assert any(want in t for t in texts), (want, texts)
+    assert all(any(f.reason == "low_confidence" and "rebuilt" in f.detail for f in c.flags)
+               for c in rebuilt.cells if c.text)

@@ -267,3 +267,41 @@ def test_tiff_gray_pages_and_dpi(form_pdf, tmp_path):
 def test_bad_output_extension(form_pdf, tmp_path):
     with pytest.raises(ValueError):
         scan_pdf(form_pdf, tmp_path / "x.png", _style(), seed=1)
+
+
+def test_old_profiles_draw_what_they_always_drew():
+    # the bench set of bench/RESULTS.md is rebuilt from these draws; recorded
+    # from the simulator before the bitonal and faint profiles were added
+    assert style_from_seed(3, "normal") == ScanStyle(
+        dpi=200, mode="gray", rotation=0.626, orientation=0, noise=1.41, blur=0.524, jpeg_quality=82,
+        seal=True, contrast=0.933, background=250, speckles=5, line_breaks=0.005)
+    assert style_from_seed(11, "low") == ScanStyle(
+        dpi=150, mode="color", rotation=-0.177, orientation=0, noise=7.05, blur=0.535, jpeg_quality=72,
+        seal=True, contrast=0.894, background=243, speckles=12, line_breaks=0.107)
+    assert style_from_seed(11, "degraded") == ScanStyle(
+        dpi=200, mode="gray", rotation=-1.412, orientation=0, noise=19.4, blur=0.705, jpeg_quality=58,
+        seal=True, contrast=0.478, background=246, speckles=91, line_breaks=0.49)
+    assert all(style_from_seed(s, p).thin_strokes == 0 for p in ("normal", "low", "degraded") for s in range(20))
+
+
+def test_bitonal_profile_is_group4_at_150_to_200_dpi(form_pdf, tmp_path):
+    styles = [style_from_seed(s, "bitonal") for s in range(30)]
+    assert all(s.mode == "bitonal" and s.jpeg_quality is None and 150 <= s.dpi <= 200 for s in styles)
+    assert any(s.thin_strokes > 0.1 for s in styles) and any(s.line_breaks > 0.25 for s in styles)
+    style = styles[0]
+    out = tmp_path / "b.tif"
+    scan_pdf(form_pdf, out, style, seed=0)
+    with Image.open(out) as im:
+        assert im.mode == "1" and im.info.get("compression") == "group4"
+    faint = [style_from_seed(s, "faint") for s in range(30)]
+    assert all(s.mode in ("gray", "color") and s.contrast <= 0.55 and s.thin_strokes >= 0.1 for s in faint)
+
+
+def test_thin_strokes_eat_ink(form_pdf):
+    plain = _style(jpeg_quality=None, rotation=0.0, seal=False, speckles=0, line_breaks=0.0, noise=0.0,
+                   contrast=1.0)
+    thin = ScanStyle(**{**plain.to_dict(), "thin_strokes": 0.3})
+    a = np.asarray(scan_pages(form_pdf, plain, seed=2)[0]).astype(int)
+    b = np.asarray(scan_pages(form_pdf, thin, seed=2)[0]).astype(int)
+    ink_a, ink_b = (a < 128).sum(), (b < 128).sum()
+    assert 0.2 * ink_a < ink_b < 0.85 * ink_a  # thinner, not gone

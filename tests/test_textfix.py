@@ -64,3 +64,14 @@ def test_repair_page_touches_only_recognized_text():
     repair_page(page)
     assert [c.text for c in page.tables[0].cells] == ["组织，建立", "美观、生长", "组织.建立"]
     assert page.lines[0].text == "国发〔2016〕37号"
+
+
+def test_thousands_commas_read_as_dots():
+    from extract.normalize import parse_amount
+
+    for got, want in (("15.000.00", "15,000.00"), ("1.650,000.00", "1,650,000.00"),
+                      ("5,645.000.00", "5,645,000.00"), ("本级财政安排:720.000.00", "本级财政安排:720,000.00")):
+        assert repair(got) == want
+        assert parse_amount(repair(got).split(":")[-1], "元") == parse_amount(want.split(":")[-1], "元")
+    for keep in ("1,650,000.00", "38.42", "2019.12", "1.5", "12.400"):
+        assert repair(keep) == keep

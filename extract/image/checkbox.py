@@ -115,7 +115,7 @@ def find_boxes(text_ink: np.ndarray, dpi: float, cells: Sequence[PxBox] | None =
         # all ink inside the box, even pieces not connected to the border
         full = text_ink[y + k:y + h - k, x + k:x + w - k] > 0
         fill = float(full.mean())
-        if _part_of_glyph(text_ink, (x, y, x + w, y + h)):
+        if _part_of_glyph(text_ink, (x, y, x + w, y + h)) or _between_glyphs(text_ink, (x, y, x + w, y + h)):
             continue
         if 0.03 < fill < 0.75:
             # a character's inner strokes run straight across (困 国 回 图); a
@@ -153,6 +153,19 @@ def _part_of_glyph(ink: np.ndarray, b: PxBox) -> bool:
         if band.size and band.any(axis=0).mean() > 0.25:
             return True
     return False
+
+
+def _between_glyphs(ink: np.ndarray, b: PxBox, gap: float = 0.3) -> bool:
+    """A square set in a run of text at the spacing of its characters (图 in
+    施工图设计): the ink of a glyph within gap × its width before it, in the
+    rows it spans. A printed box stands apart from what precedes it (a cell
+    border, a space after the previous option); the label after a box may
+    follow it closely, so only the left side is looked at."""
+    x0, y0, x1, y1 = b
+    w = x1 - x0
+    reach = max(2, int(round(gap * w)))
+    left = ink[y0:y1, max(0, x0 - reach):x0]
+    return bool(np.count_nonzero(left) >= 2)
 
 
 def _pieces(inner: np.ndarray) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ..settings import GridSettings, px
 from .preprocess import binarize
 
 PxBox = tuple[int, int, int, int]
@@ -47,16 +48,15 @@ class Grid:
 
 
 def _mm(dpi: float, mm: float) -> int:
-    return max(1, int(round(mm / 25.4 * dpi)))
+    return px(mm, dpi)
 
 
-MIN_COVER = 0.7
-# a rule has an unbroken stretch at least this long (or 45 % of its length);
-# strokes of glyphs lined up over two-line cells reach about 7 mm
-STROKE_RUN_MM = 9
-# a piece that text strokes run into over more than this share of its
-# length is glyph strokes lined up, not a rule
-CROWDED = 0.08
+# The lengths and shares below are GridSettings (extract/settings.py): a rule
+# is ink along min_cover of its length with one unbroken stretch of
+# stroke_run_mm (strokes of glyphs lined up over two-line cells reach about
+# 7 mm); a piece that text strokes run into over more than `crowded` of its
+# length is glyph strokes lined up, not a rule.
+_G = GridSettings()
 
 
 def _coverage(m: np.ndarray, horizontal: bool) -> float:
@@ -81,9 +81,10 @@ def _stroke_chain(m: np.ndarray, horizontal: bool, long_run: int) -> bool:
     return _longest(m, horizontal) < min(0.45 * n, long_run)
 
 
-def _drop_sparse(mask: np.ndarray, opened: np.ndarray, horizontal: bool, long_run: int) -> np.ndarray:
+def _drop_sparse(mask: np.ndarray, opened: np.ndarray, horizontal: bool, long_run: int,
+                 min_cover: float = _G.min_cover) -> np.ndarray:
     """Remove the pieces of mask that are mostly bridged gaps in the
-    opened-before-closing ink (coverage below MIN_COVER)."""
+    opened-before-closing ink (coverage below min_cover)."""
     n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     out = mask.copy()
     for i in range(1, n):
@@ -91,7 +92,7 @@ def _drop_sparse(mask: np.ndarray, opened: np.ndarray, horizontal: bool, long_ru
         sl = (slice(y, y + h), slice(x, x + w))
         part = lab[sl] == i
         own = part & (opened[sl] > 0)
-        if _coverage(own, horizontal) < MIN_COVER or _stroke_chain(own, horizontal, long_run):
+        if _coverage(own, horizontal) < min_cover or _stroke_chain(own, horizontal, long_run):
             out[sl][part] = 0
     return out
 
@@ -124,10 +125,10 @@ def _trim_to_crossings(mask: np.ndarray, other: np.ndarray, horizontal: bool) ->
 
 
 def _check_stretches(mask: np.ndarray, other: np.ndarray, opened: np.ndarray, ink: np.ndarray,
-                     horizontal: bool, side: int, min_len: int) -> np.ndarray:
+                     horizontal: bool, side: int, min_len: int, g: GridSettings = _G) -> np.ndarray:
     """Remove the stretches of mask's lines, between consecutive crossings
     with other, that are not rule-like: mostly bridged gaps in the opened ink
-    (coverage under MIN_COVER) or with text strokes running into them."""
+    (coverage under min_cover) or with text strokes running into them."""
     m, o, op, ik = (mask, other, opened, ink) if horizontal else (mask.T, other.T, opened.T, ink.T)
     out = m.copy()
     near = cv2.dilate(o, np.ones((5, 5), np.uint8)) > 0
@@ -148,7 +149,7 @@ def _check_stretches(mask: np.ndarray, other: np.ndarray, opened: np.ndarray, in
                 continue
             own = part[:, s0:s1] & (op[y:y + h, x + s0:x + s1] > 0)
             cover = _coverage(own, True)
-            if cover < MIN_COVER or _crowded(loose, (x + s0, y, s1 - s0, h), True, side) > CROWDED:
+            if cover < g.min_cover or _crowded(loose, (x + s0, y, s1 - s0, h), True, side) > g.crowded:
                 out[y:y + h, x + s0:x + s1][part[:, s0:s1]] = 0
     return out if horizontal else out.T.copy()
 
@@ -209,7 +210,7 @@ def _gap_to(flags: np.ndarray, start: int, step: int, reach: int) -> int | None:
     return None
 
 
-def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+def line_masks(ink: np.ndarray, dpi: float, g: GridSettings = _G) -> tuple[np.ndarray, np.ndarray]:
     """Horizontal and vertical rule masks from an ink mask.
 
     1. open with a kernel longer than most glyph strokes (4 mm across, 2 mm
@@ -225,8 +226,10 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     4. any piece must be ink along most of its length, with one unbroken
        stretch of 6 mm or 45 % of it: glyph strokes lined up line after line
        and chained by the closing are not a rule."""
-    l1h, l1v, gap, l2, reach = _mm(dpi, 4), _mm(dpi, 2), _mm(dpi, 4.5), _mm(dpi, 12), _mm(dpi, 3)
-    end_tol = _mm(dpi, 0.6)
+    l1h, l1v, gap = _mm(dpi, g.open_h_mm), _mm(dpi, g.open_v_mm), _mm(dpi, g.close_gap_mm)
+    l2, reach = _mm(dpi, g.long_rule_mm), _mm(dpi, g.short_reach_mm)
+    end_tol = _mm(dpi, g.end_tolerance_mm)
+    run = _mm(dpi, g.stroke_run_mm)
     pieces, longs, opened = [], [], []
     for horizontal in (True, False):
         k = (lambda n: (n, 1)) if horizontal else (lambda n: (1, n))
@@ -241,7 +244,7 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
         # the closing also chains text strokes that repeat row after row at
         # the same x (工作计划 down a column): a rule is ink along most of
         # its length, such a chain is mostly gaps
-        longs.append(_drop_sparse(lg, opened[-1], horizontal, _mm(dpi, STROKE_RUN_MM)))
+        longs.append(_drop_sparse(lg, opened[-1], horizontal, run, g.min_cover))
     # a long rule's ends stop at its first and last crossing: beyond them the
     # closing may have chained it into a text stroke lined up with it (the
     # right stroke of 目 just above where a column rule starts)
@@ -249,12 +252,12 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     longs[0] = _trim_to_crossings(longs[0], longs[1], True)
     # the ink that is not a long rule (text), to see what lies beside a piece
     loose = cv2.subtract(ink, cv2.dilate(longs[0] | longs[1], np.ones((5, 5), np.uint8)))
-    side = _mm(dpi, 0.7)
+    side = _mm(dpi, g.side_mm)
     # every stretch of a long rule between two crossings must be a rule
     # itself: the closing chains a column rule to a glyph stroke in the
     # header cell over it, and through it to the rule above
-    longs[1] = _check_stretches(longs[1], longs[0], opened[1], ink, False, side, l1v)
-    longs[0] = _check_stretches(longs[0], longs[1], opened[0], ink, True, side, l1h)
+    longs[1] = _check_stretches(longs[1], longs[0], opened[1], ink, False, side, l1v, g)
+    longs[0] = _check_stretches(longs[0], longs[1], opened[0], ink, True, side, l1h, g)
     out = [longs[0].copy(), longs[1].copy()]
     widths = [_piece_width(longs[0], True), _piece_width(longs[1], False)]
     # short vertical pieces first (against long horizontals), then short
@@ -276,7 +279,7 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
             sl = (slice(y, y + h), slice(x, x + w))
             own = opened[d][sl] & (lab[sl] == i)
             cover = _coverage(own, d == 0)
-            if cover < MIN_COVER or _stroke_chain(own, d == 0, _mm(dpi, STROKE_RUN_MM)):
+            if cover < g.min_cover or _stroke_chain(own, d == 0, run):
                 continue
             if cover < 0.9:
                 # a rule meets the rules at its ends; a chain of text strokes
@@ -299,12 +302,12 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
                 left = _gap_to(band, x, -1, reach)
                 right = _gap_to(band, x + w - 1, 1, reach)
                 ok = left is not None and right is not None and w >= 0.8 * (w + left + right)
-            if ok and _crowded(loose, (x, y, w, h), d == 0, side) > CROWDED:
+            if ok and _crowded(loose, (x, y, w, h), d == 0, side) > g.crowded:
                 ok = False  # strokes of glyphs lined up: text runs on both sides of it
             if ok:
                 sl = (slice(y, y + h), slice(x, x + w))
                 out[d][sl] = cv2.max(out[d][sl], (lab[sl] == i).astype(np.uint8) * 255)
-    return _snap_ends(out[0], out[1], _mm(dpi, 4.5))
+    return _snap_ends(out[0], out[1], _mm(dpi, g.snap_reach_mm))
 
 
 def _snap_ends(hmask: np.ndarray, vmask: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
@@ -341,7 +344,7 @@ def _snap_ends(hmask: np.ndarray, vmask: np.ndarray, reach: int) -> tuple[np.nda
 
 
 def _bridge(hmask: np.ndarray, vmask: np.ndarray, ink: np.ndarray, dpi: float,
-            min_share: float = 0.25) -> np.ndarray:
+            g: GridSettings = _G) -> np.ndarray:
     """Carry a horizontal rule across a cell where the scan broke it away.
 
     A rule that ends at a crossing rule, with the next crossing rule further
@@ -352,7 +355,8 @@ def _bridge(hmask: np.ndarray, vmask: np.ndarray, ink: np.ndarray, dpi: float,
     line. Vertical rules: call with the masks transposed."""
     out = hmask.copy()
     H, W = hmask.shape
-    reach = _mm(dpi, 80)
+    reach = _mm(dpi, g.bridge_reach_mm)
+    min_share = g.bridge_min_share
     near = max(2, _mm(dpi, 0.5))
     n, _, stats, _ = cv2.connectedComponentsWithStats(hmask, connectivity=8)
     for i in range(1, n):
@@ -389,7 +393,7 @@ def _bridge(hmask: np.ndarray, vmask: np.ndarray, ink: np.ndarray, dpi: float,
             # rules, and the glyph's other strokes run into it
             e = max(2, _mm(dpi, 1.0))
             if thin.size and thin.mean() >= min_share and (thin[:e].any() or thin[-e:].any()) \
-                    and _crowded(ink, (a, y, b + 1 - a, h), True, _mm(dpi, 0.7)) <= CROWDED:
+                    and _crowded(ink, (a, y, b + 1 - a, h), True, _mm(dpi, g.side_mm)) <= g.crowded:
                 out[y:y + h, a:b + 1] = 255
     return out
 
@@ -416,26 +420,30 @@ def _extend(mask: np.ndarray, horizontal: bool, n: int) -> np.ndarray:
     return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, k))
 
 
-def find_grid(gray: np.ndarray, dpi: float, ink: np.ndarray | None = None) -> Grid:
+def find_grid(gray: np.ndarray, dpi: float, ink: np.ndarray | None = None,
+              settings: GridSettings = _G) -> Grid:
     """Find the ruled tables of a (levelled) page and their cells.
 
-    Above 250 dpi the lines are looked for in a half-size copy of the ink mask
-    (max-pooled, so a one-pixel rule survives) and the cells scaled back."""
+    A page finer than GridSettings.reduce_above_dpi is looked at in a copy of its ink
+    mask at about work_dpi (any ink in a pixel's area makes it ink, so
+    a one-pixel rule survives) and the cells scaled back."""
     if ink is None:
         ink = binarize(gray)
-    f = 2 if dpi > 250 else 1
+    g = settings
+    f = dpi / g.work_dpi if dpi > g.reduce_above_dpi else 1.0
     if f > 1:
-        h2, w2 = ink.shape[0] // f, ink.shape[1] // f
-        work = cv2.resize(ink[: h2 * f, : w2 * f], (w2, h2), interpolation=cv2.INTER_AREA)
+        h2, w2 = max(1, int(round(ink.shape[0] / f))), max(1, int(round(ink.shape[1] / f)))
+        f = ink.shape[1] / w2  # the factor the copy really has
+        work = cv2.resize(ink, (w2, h2), interpolation=cv2.INTER_AREA)
         work = cv2.compare(work, 0, cv2.CMP_GT)
     else:
         work = ink
     wdpi = dpi / f
-    hmask, vmask = line_masks(work, wdpi)
-    hmask = _bridge(hmask, vmask, work, wdpi)
-    vmask = _bridge(vmask.T.copy(), hmask.T.copy(), work.T.copy(), wdpi).T.copy()
+    hmask, vmask = line_masks(work, wdpi, g)
+    hmask = _bridge(hmask, vmask, work, wdpi, g)
+    vmask = _bridge(vmask.T.copy(), hmask.T.copy(), work.T.copy(), wdpi, g).T.copy()
     thick = _thickness(hmask, vmask, work)
-    ext = _mm(wdpi, 1.2)
+    ext = _mm(wdpi, g.extend_mm)
     lines = _extend(hmask, True, ext) | _extend(vmask, False, ext)
     grid = Grid(ink=ink, thickness=thick * f)
     rules = cv2.dilate(hmask | vmask, np.ones((3, 3), np.uint8))
@@ -443,12 +451,12 @@ def find_grid(gray: np.ndarray, dpi: float, ink: np.ndarray | None = None) -> Gr
         rules = cv2.resize(rules, (ink.shape[1], ink.shape[0]), interpolation=cv2.INTER_NEAREST)
     # the rule mask as the page shows it (for erasing), slightly widened
     grid.lines = rules & cv2.dilate(ink, np.ones((3, 3), np.uint8))
-    min_cell = _mm(wdpi, 2.0)
-    min_table = _mm(wdpi, 15)
+    min_cell = _mm(wdpi, g.min_cell_mm)
+    min_table = _mm(wdpi, g.min_table_w_mm)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
-        if w < min_table or h < _mm(wdpi, 5):
+        if w < min_table or h < _mm(wdpi, g.min_table_h_mm):
             continue
         roi = (labels[y:y + h, x:x + w] == i).astype(np.uint8) * 255
         # close an open frame: a table without outer rules still has its extent
@@ -458,7 +466,7 @@ def find_grid(gray: np.ndarray, dpi: float, ink: np.ndarray | None = None) -> Gr
             continue
         if len(cells) == 1 and (h < _mm(wdpi, 8) or w < _mm(wdpi, 8)):
             continue
-        grid.tables.append([tuple(v * f for v in c) for c in cells])
+        grid.tables.append([tuple(int(round(v * f)) for v in c) for c in cells])
         grid.table_boxes.append((int(x * f), int(y * f), int((x + w) * f), int((y + h) * f)))
     order = sorted(range(len(grid.tables)), key=lambda k: (grid.table_boxes[k][1], grid.table_boxes[k][0]))
     grid.tables = [grid.tables[k] for k in order]

@@ -1,7 +1,13 @@
 """A scanned page image → PageLayout.
 
 orientation → deskew → red seal removal → contrast → grid → checkboxes →
-OCR (cut at cells and boxes) → ticks in stage cells → PDF points → build_page.
+OCR (reading.read_page: cut at cells and boxes, numbers read twice) → ticks
+in stage cells → PDF points → build_page.
+
+`read_image` returns a `PageRead`: the cell rectangles and the positioned,
+flagged text fragments in PDF points — everything the page model is built
+from, and what the OCR cache (cache.py) keeps, so a page read once is
+re-mapped without reading it again (`to_layout`).
 """
 
 from __future__ import annotations
@@ -10,15 +16,20 @@ import logging
 import os
 import re
 import time
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import cv2
 import numpy as np
 
 from ..layout import Fragment, PageLayout, build_page
-from ..ocr.base import Word, crop_clean, cut_pieces, get_engine
+from ..ocr.base import OcrEngine, Read, Word, get_engine
 from ..ocr.textfix import repair_page, to_simplified
-from . import checkbox, grid as gridmod, preprocess as pp
+from ..review import Flag
+from ..settings import DEFAULT, EngineOptions, Settings, px_f
+from . import checkbox, grid as gridmod, orientation as orient, preprocess as pp, textgrid
+from .pieces import crop_clean, cut_pieces
+from .reading import calibrate, calibrated, evidence, read_page
 
 log = logging.getLogger(__name__)
 
@@ -40,44 +51,108 @@ class _Clock:
         self.t = now
 
 
-def prepare(image, dpi: float, judge=None):
-    """Image → levelled, upright, seal-free, contrast-normalized gray.
-    Returns (gray, ink mask, rotation clockwise, skew angle, warnings, timings)."""
+@dataclass
+class PageRead:
+    """What the image path read on one page, in PDF points (top-left origin)."""
+
+    number: int
+    width: float
+    height: float
+    dpi: float
+    rotation: int
+    tables: list[list[tuple[float, float, float, float]]] = field(default_factory=list)
+    fragments: list[Fragment] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    method: str = "ocr:rapidocr"
+    #: per fragment (same order): what its confidence was calibrated from —
+    #: the recognizer's score, its weakest character, how the reads of a
+    #: number went (bench/calibrate.py fits the calibration on these)
+    evidence: list[dict] = field(default_factory=list)
+    orientation_sure: bool = True
+
+
+@dataclass
+class Prepared:
+    """A page made ready to read."""
+
+    gray: np.ndarray  # levelled, upright, seal-free, contrast-normalized
+    ink: np.ndarray  # its ink mask
+    turn: orient.Orientation
+    angle: float  # the skew it was turned back by (degrees)
+    bitonal: bool  # a 1-bit scan
+    warnings: list[str]
+    steps: dict[str, float]
+
+
+def prepare(image, dpi: float, eng: OcrEngine | None = None, settings: Settings = DEFAULT,
+            prior_turn: int | None = None) -> Prepared:
+    """Image → levelled, upright, seal-free, contrast-normalized gray."""
     clock = _Clock()
     warnings: list[str] = []
+    s = settings.prepare
     arr = pp.to_array(image)
     gray = pp.remove_red(arr) if arr.ndim == 3 else arr
+    bitonal = pp.is_bitonal(gray)
     clock.lap("red")
-    rot, rot_conf = pp.orientation_detail(gray, judge=judge)
-    if rot_conf < 0.5:
-        warnings.append(f"orientation {rot}° uncertain (confidence {rot_conf:.2f})")
-    gray = pp.rotate_quadrant(gray, rot)
+    if eng is None:
+        rot, conf = pp.orientation_detail(gray)
+        turn = orient.Orientation(rot, conf, conf >= settings.orientation.quick_sure, "judge")
+    else:
+        turn = orient.decide(gray, eng, settings.orientation, dpi, prior_turn)
+    gray = pp.rotate_quadrant(gray, turn.rotation)
     clock.lap("orientation")
-    gray, angle = pp.deskew(gray)
-    if abs(angle) > 4.5:
-        warnings.append(f"skew {angle:.1f}° is near the ±5° the deskew searches")
+    gray, angle = pp.deskew(gray, s.deskew_max_deg)
+    if abs(angle) > s.skew_warn_deg:
+        warnings.append(f"skew {angle:.1f}° is near the ±{s.deskew_max_deg:g}° the deskew searches")
     clock.lap("deskew")
     gray = pp.normalize_contrast(gray)
     clock.lap("contrast")
     ink = pp.binarize(gray)
     clock.lap("binarize")
-    return gray, ink, rot, angle, warnings, clock.steps
+    return Prepared(gray, ink, turn, angle, bitonal, warnings, clock.steps)
 
 
-def image_to_layout(image, number: int, dpi: float, engine: str = "rapidocr") -> PageLayout:
+def image_to_layout(image, number: int, dpi: float, engine: str = "rapidocr",
+                    settings: Settings = DEFAULT, engine_options: EngineOptions | None = None,
+                    look_dir: str | None = None) -> PageLayout:
     """Read one scanned page (PIL image or ndarray; BGR when it is a colour
     array) at resolution dpi into a PageLayout (PDF points, top-left origin)."""
-    eng = get_engine(engine)
-    judge = getattr(eng, "upside_down", None)
-    if judge is None:
-        try:
-            judge = getattr(get_engine("rapidocr"), "upside_down")
-        except Exception:  # pragma: no cover - rapidocr missing
-            judge = None
-    gray, ink, rot, angle, warnings, steps = prepare(image, dpi, judge)
-    clock = _Clock()
+    return to_layout(read_image(image, number, dpi, engine, settings, engine_options, look_dir), settings)
 
-    grid = gridmod.find_grid(gray, dpi, ink=ink)
+
+def to_layout(read: PageRead, settings: Settings = DEFAULT) -> PageLayout:
+    """The page model of what was read (cheap: no pixels involved). Each
+    OCR fragment's confidence is calibrated here from its evidence, so a
+    cached page takes the current calibration."""
+    for f, ev in zip(read.fragments, read.evidence):
+        if ev and f.method.startswith("ocr"):
+            f.confidence = calibrated(ev, settings)
+    page = build_page(read.number, "image", read.width, read.height, read.tables, read.fragments,
+                      method=read.method)
+    repair_page(page)
+    page.rotation = read.rotation
+    page.dpi = read.dpi
+    page.warnings.extend(read.warnings)
+    return page
+
+
+def read_image(image, number: int, dpi: float, engine: str = "rapidocr", settings: Settings = DEFAULT,
+               engine_options: EngineOptions | None = None, look_dir: str | None = None,
+               prior_turn: int | None = None) -> PageRead:
+    """Read one page. prior_turn: the turn the document's earlier pages
+    surely stood in (settles this page's orientation when it is unsure)."""
+    eng = get_engine(engine, engine_options)
+    prep = prepare(image, dpi, eng, settings, prior_turn)
+    gray, ink, turn, warnings, steps = prep.gray, prep.ink, prep.turn, prep.warnings, prep.steps
+    clock = _Clock()
+    page_flags: list[Flag] = []
+    if not turn.sure:
+        why = (f"page {number}: orientation uncertain, read at {turn.rotation}° "
+               f"(confidence {turn.confidence:.2f}; {turn.detail})")
+        warnings.append(why)
+        page_flags.append(Flag("low_confidence", why))
+
+    grid = gridmod.find_grid(gray, dpi, ink=ink, settings=settings.grid)
     text_ink = grid.text_ink()
     cells = grid.cells
     clock.lap("grid")
@@ -86,75 +161,75 @@ def image_to_layout(image, number: int, dpi: float, engine: str = "rapidocr") ->
     holes = [_grow(m.bbox, 0.15) for m in marks]
     clean = gridmod.erase_lines(gray, grid)
     # a seal on a gray scan: its ring and star are light, print is dark
-    clean = pp.suppress_light_ink(clean, text_ink, dpi)
+    clean = pp.suppress_light_ink(clean, text_ink, dpi, settings.prepare.seal_min_mm,
+                                  settings.prepare.seal_max_share)
     visible = cv2.bitwise_and(text_ink, cv2.compare(clean, 200, cv2.CMP_LT))
     clock.lap("checkbox")
 
-    words = _tidy(eng.read_page(clean, cells, holes, visible, dpi))
+    # the recognizer was trained on gray print: a 1-bit page's stair-stepped
+    # edges are smoothed before it is read (the grid and boxes see the bits)
+    look = clean
+    if prep.bitonal and settings.prepare.bitonal_smooth_mm > 0:
+        sigma = px_f(settings.prepare.bitonal_smooth_mm, dpi)
+        look = cv2.GaussianBlur(clean, (0, 0), sigma)
+    second = None
+    if settings.read.second_read == "tesseract":
+        second = get_engine("tesseract", engine_options)
+    words = read_page(eng, look, cells, holes, visible, dpi, settings, second)
     clock.lap("ocr")
 
-    words, ticks = _stage_ticks(eng, clean, words, cells, holes, visible, dpi)
+    words, ticks = _stage_ticks(eng, look, words, cells, holes, visible, dpi)
     marks += ticks
+    calibrate(words, settings)
     clock.lap("ticks")
 
-    look = os.environ.get("SHENBAO_OCR_LOOK")
-    if look:  # debug: what the page reader saw
-        os.makedirs(look, exist_ok=True)
-        cv2.imwrite(os.path.join(look, f"look-p{number}.png"), draw_layout(clean, grid, marks, words))
+    if look_dir:  # debug: what the page reader saw
+        os.makedirs(look_dir, exist_ok=True)
+        cv2.imwrite(os.path.join(look_dir, f"look-p{number}.png"), draw_layout(clean, grid, marks, words))
+
+    # text in lines and columns outside every ruled table: a table whose
+    # rules the scan lost, rebuilt from the text positions (flagged)
+    rebuilt = textgrid.rebuild(words, cells)
 
     s = 72.0 / dpi
     method = f"ocr:{eng.name}"
-    frags = [Fragment(to_simplified(w.text), _pt(w.bbox, s),
-                      round(float(w.confidence), 4), method)
+    frags = [Fragment(to_simplified(w.text), _pt(w.bbox, s), round(float(w.confidence), 4), method,
+                      flags=list(w.flags) + page_flags, reads=_reads(w))
              for w in words]
-    frags += [Fragment(m.text, _pt(m.bbox, s), round(m.confidence, 4), "pixels") for m in marks]
-    tables = [[_pt(c, s) for c in t] for t in grid.tables]
+    evidences = [evidence(w) for w in words]
+    frags += [Fragment(m.text, _pt(m.bbox, s), round(m.confidence, 4), "pixels", flags=list(page_flags))
+              for m in marks]
+    evidences += [{} for _ in marks]
+    tables = [[_pt(c, s) for c in t] for t in grid.tables + rebuilt]
     h, w = gray.shape
-    page = build_page(number, "image", w * s, h * s, tables, frags, method=method)
-    repair_page(page)
-    page.rotation = rot
-    page.warnings.extend(warnings)
     if not grid.tables:
-        page.warnings.append(f"page {number}: no ruled table found")
+        warnings.append(f"page {number}: no ruled table found")
+    if rebuilt:
+        warnings.append(f"page {number}: {len(rebuilt)} table(s) rebuilt from text positions "
+                        "(no ruling grid found for them); their cells are flagged")
     if words:
-        low = [x for x in words if x.confidence < 0.6]
+        low = [x for x in words if x.confidence < settings.review.review_below]
         if len(low) > max(3, 0.2 * len(words)):
-            page.warnings.append(f"page {number}: {len(low)} of {len(words)} OCR pieces read with low confidence")
+            warnings.append(f"page {number}: {len(low)} of {len(words)} OCR pieces read with low confidence")
     else:
-        page.warnings.append(f"page {number}: OCR found no text")
+        warnings.append(f"page {number}: OCR found no text")
     clock.lap("layout")
     steps.update(clock.steps)
     LAST_TIMINGS.clear()
     LAST_TIMINGS.update(steps)
     log.debug("page %d timings %s", number, {k: round(v, 3) for k, v in steps.items()})
-    return page
+    return PageRead(number, w * s, h * s, float(dpi), turn.rotation, tables, frags, warnings, method,
+                    evidences, turn.sure)
 
 
-DIGITISH = re.compile(r"^[0-9OoDQIl|.,\-]+$")
-DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1"})
-SIGNS = re.compile(r"[\w\u3400-\u9fff√✓✔]")
-
-
-def _tidy(words: list[Word]) -> list[Word]:
-    """Generic clean-up of what an engine read: a number read with letter
-    look-alikes (O for 0, l for 1) gets its digits; a lone speck of dust read
-    as punctuation (no letter, digit or character, far smaller than the text
-    around it) goes."""
-    if not words:
-        return words
-    med_h = float(np.median([w.bbox[3] - w.bbox[1] for w in words]))
-    out = []
-    for w in words:
-        t = w.text
-        if DIGITISH.match(t) and (any(c.isdigit() for c in t) or t in ("O", "o")):
-            t = t.translate(DIGIT_FIX)
-        size = max(w.bbox[3] - w.bbox[1], w.bbox[2] - w.bbox[0])
-        if not SIGNS.search(t) and size < 0.5 * med_h:
-            continue
-        if len(t) == 1 and size < 0.4 * med_h:
-            continue  # a speck (of a seal, of dust) read as 0 or a letter
-        out.append(Word(t, w.bbox, w.confidence, w.crop_box) if t != w.text else w)
-    return out
+def _reads(w: Word) -> list[dict]:
+    """A piece's readings when it was read more than once, the kept one first."""
+    if len(w.reads) < 2:
+        return []
+    kept = [r for r in w.reads if r["text"] == w.text][:1]
+    first = kept[0] if kept else {"text": w.text, "source": "kept", "confidence": round(w.confidence, 4)}
+    return [dict(first, text=to_simplified(first["text"]))] + [
+        dict(r, text=to_simplified(r["text"])) for r in w.reads if r is not first]
 
 
 def _pt(b, s: float) -> tuple[float, float, float, float]:
@@ -203,13 +278,13 @@ def _stage_ticks(eng, gray, words: list[Word], cells, holes, text_ink, dpi):
     ticks = []
     for i in stage:
         mine = [(ib, c, r) for (j, ib, c), r in zip(jobs, res) if j == i]
-        if not any(CJK.search(r[0]) for _, _, r in mine):
+        if not any(CJK.search(r.text) for _, _, r in mine):
             # the re-read found no label: work from what the page read had
-            mine = [(w.bbox, w.crop_box or w.bbox, (w.text, w.confidence)) for w in by_cell[i]]
+            mine = [(w.bbox, w.crop_box or w.bbox, w.read or Read(w.text, w.score)) for w in by_cell[i]]
         line_h = float(np.median([ib[3] - ib[1] for ib, _, _ in mine])) if mine else dpi / 7.0
         label_boxes = []
-        for ink_box, crop, (t, conf) in mine:
-            t = t.strip()
+        for ink_box, crop, r in mine:
+            t = r.text.strip()
             if not t or not CJK.search(t):
                 continue  # tick candidate (or nothing): decided by pixels
             k = t.find("阶段")
@@ -221,7 +296,7 @@ def _stage_ticks(eng, gray, words: list[Word], cells, holes, text_ink, dpi):
                 ink_box = (ink_box[0], ink_box[1], int(cut), ink_box[3])
                 t = t[:k + 2]
             label_boxes.append(ink_box)
-            words.append(Word(t, ink_box, conf, crop))
+            words.append(Word(t, ink_box, r.score, crop, score=r.score, read=r))
         tick = checkbox.find_tick(text_ink, cells[i], label_boxes, line_h)
         if tick is not None:
             ticks.append(tick)

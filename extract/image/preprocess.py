@@ -44,6 +44,14 @@ def is_colour(img: np.ndarray, tol: int = 12) -> bool:
     return bool((spread > tol).mean() > 0.0005)
 
 
+def is_bitonal(img: np.ndarray) -> bool:
+    """True for a 1-bit scan (Group 4, JBIG2): two gray levels only."""
+    if img.ndim != 2:
+        return False
+    small = img[:: max(1, img.shape[0] // 500), :: max(1, img.shape[1] // 400)]
+    return bool(((small > 0) & (small < 255)).mean() < 0.001)
+
+
 def to_gray(img: np.ndarray) -> np.ndarray:
     return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
 
@@ -222,18 +230,26 @@ def _line_blobs(text: np.ndarray, char: float, axis: int) -> list[tuple[int, int
     return out
 
 
-def text_axis(gray: np.ndarray) -> tuple[int, list[tuple[int, int, int, int]], float]:
-    """Whether text runs along rows (0) or columns (90) of the image, with the
-    line blobs found (in the coordinates of a ~1600 px copy) and that copy's
-    scale."""
+Blob = tuple[int, int, int, int]  # x, y, w, h
+
+
+def line_blobs(gray: np.ndarray) -> tuple[list[Blob], list[Blob], float]:
+    """Text-line blobs running along rows and along columns of the image,
+    in the coordinates of a ~1600 px copy, and that copy's scale."""
     small, f = _small(gray, 1600)
     ink = binarize(small)
     text = _text_ink(ink, max(25, int(max(small.shape) / 40)))
     char = _char_size(text)
     if char <= 0:
-        return 0, [], f
-    hor = _line_blobs(text, char, 0)
-    ver = _line_blobs(text, char, 1)
+        return [], [], f
+    return _line_blobs(text, char, 0), _line_blobs(text, char, 1), f
+
+
+def text_axis(gray: np.ndarray) -> tuple[int, list[Blob], float]:
+    """Whether text runs along rows (0) or columns (90) of the image, with the
+    line blobs found (in the coordinates of a ~1600 px copy) and that copy's
+    scale."""
+    hor, ver, f = line_blobs(gray)
     hs = sum(w for _, _, w, _ in hor)
     vs = sum(h for _, _, _, h in ver)
     if vs > hs * 1.3:
@@ -246,10 +262,11 @@ UpsideDown = Callable[[Sequence[np.ndarray]], Sequence[float]]
 
 def _default_judge() -> UpsideDown | None:
     try:
-        from ..ocr.rapidocr import upside_down_probs
+        from ..ocr.base import get_engine
+
+        return get_engine("rapidocr").upside_down
     except Exception:  # pragma: no cover - rapidocr missing
         return None
-    return upside_down_probs
 
 
 def _osd(gray: np.ndarray) -> int | None:

@@ -1,61 +1,107 @@
-"""One OCR engine interface for the scanned path.
+"""The OCR engine boundary, drawn where OCRmyPDF's `OcrEngine` and Docling's
+`BaseOcrModel` draw it: an engine **detects** text lines on an image,
+**recognizes** cropped single-line images, and **judges** which way up a line
+is — and nothing else. What to read (cutting detected lines at cell borders
+and around checkboxes), second reads of numbers, voting between reads,
+calibration and flags are done once, in the image path
+(extract/image/reading.py), for every engine.
 
-An engine finds text lines (`detect`), reads cropped text images
-(`recognize`) and reads a whole levelled page given its table cells
-(`read_page`), returning positioned words in image pixels. Engines are heavy
-(models, processes), so the registry (registry.py) creates each once per process.
-
-The shared piece of page reading lives here too: `cut_pieces` turns detected
-text-line boxes into the pieces OCR should read — cut at cell borders (the text
-of two neighbouring cells never runs together), around checkboxes and ticks
-(their state comes from pixels, never from OCR text), and at wide blank gaps.
+Engines are heavy (models, processes): the registry (registry.py) makes each
+once per process and per `EngineOptions`, and is the one list of them.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, Sequence, runtime_checkable
 
-import cv2
 import numpy as np
 
+from ..settings import EngineOptions
+
 PxBox = tuple[int, int, int, int]  # x0, top, x1, bottom in image pixels
+
+#: what a digits-only read may return (amounts, quantities, dates, phones)
+DIGITS = "0123456789.,-%:/"
+
+
+@dataclass
+class Read:
+    """What a recognizer made of one crop."""
+
+    text: str
+    score: float  # the engine's own score, 0..1 (mean of its character probabilities)
+    #: per character: (char, probability, runner-up char, its probability);
+    #: None when the engine does not say (tesseract gives word confidences only)
+    chars: list[tuple[str, float, str, float]] | None = None
+
+    @property
+    def weakest(self) -> float:
+        """The probability of the least sure character (the score when the
+        engine gives no per-character probabilities)."""
+        if not self.chars:
+            return self.score if self.text else 0.0
+        return min(c[1] for c in self.chars)
+
+    def alternatives(self, n: int = 2) -> list[tuple[str, float]]:
+        """Other readings: the text with one of its least sure characters
+        replaced by the recognizer's runner-up there, with the runner-up's
+        probability (what the accounting pass tries when a sum fails)."""
+        if not self.chars:
+            return []
+        order = sorted(range(len(self.chars)), key=lambda i: self.chars[i][1])
+        out = []
+        for i in order[:n]:
+            ch, p, alt, q = self.chars[i]
+            if not alt or alt == ch or q <= 0.0:
+                continue
+            out.append((self.text[:i] + alt + self.text[i + 1:], round(float(q), 4)))
+        return out
 
 
 @dataclass
 class Word:
-    """A piece of recognized text on the page image."""
+    """A piece of recognized text on the page image, as the image path keeps it."""
 
     text: str
     bbox: PxBox  # tight around the ink, image pixels
-    confidence: float  # 0..1
+    confidence: float  # 0..1: the calibrated probability that the text is right
     crop_box: PxBox | None = None  # the region that was recognized
+    score: float = 0.0  # the recognizer's own score
+    reads: list[dict] = field(default_factory=list)  # every read: {"text", "source", "confidence"}
+    flags: list = field(default_factory=list)  # review.Flag raised on this piece
+    read: Read | None = None  # the engine's first read of it
+    #: how the reads of a number went: None (read once), "agreed", "disagreed"
+    agreement: str | None = None
+    support: float | None = None  # the score the confidence is calibrated from
 
 
 @runtime_checkable
 class OcrEngine(Protocol):
     name: str
 
-    def detect(self, img: np.ndarray) -> list[np.ndarray]:
-        """Text-line quadrilaterals (4×2 float arrays, clockwise from top-left)
-        on a gray or BGR page image, in its pixel coordinates."""
+    def version(self) -> str:
+        """The engine and model version (part of cache keys and provenance)."""
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """Text and confidence (0..1) of each cropped single-line image."""
+    def detect(self, img: np.ndarray, dpi: float) -> list[np.ndarray]:
+        """Text-line quadrilaterals (4×2 float arrays, clockwise from
+        top-left) on a gray page image, in its pixel coordinates."""
 
-    def read_page(self, gray: np.ndarray, cells: Sequence[PxBox], holes: Sequence[PxBox],
-                  text_ink: np.ndarray, dpi: float) -> list[Word]:
-        """Words of a levelled gray page. cells: every table cell; holes:
-        regions whose content must not be read (checkboxes, ticks); text_ink:
-        the ink mask without ruling lines."""
+    def recognize(self, crops: Sequence[np.ndarray], charset: str | None = None) -> list[Read]:
+        """The text of each cropped single-line gray image; charset limits
+        what may be read (DIGITS for a digits-only read), when the engine can."""
+
+    def upside_down(self, crops: Sequence[np.ndarray]) -> list[float] | None:
+        """Probability that each text-line crop is upside down, or None when
+        the engine has no judge of its own (the image path then decides by
+        recognition confidence)."""
 
 
-def get_engine(name: str) -> OcrEngine:
+def get_engine(name: str, options: EngineOptions | None = None) -> OcrEngine:
     """The process-wide engine called name (see registry.py)."""
     from . import registry
 
-    return registry.get(name)
+    return registry.get(name, options)
 
 
 # ------------------------------------------------------------------ geometry
@@ -85,210 +131,3 @@ def area(b: PxBox) -> int:
 
 def interior(cell: PxBox, margin: int) -> PxBox:
     return (cell[0] + margin, cell[1] + margin, cell[2] - margin, cell[3] - margin)
-
-
-NUMERIC = re.compile(r"^[\s\d.,，。\-−%％+¥￥]+$")
-
-
-def zoom_crops(gray: np.ndarray, boxes: Sequence[PxBox], pad_share: float, pad_min: int,
-               scale: float = 2.0) -> list[np.ndarray]:
-    """Crops around boxes (padded by a share of their height), enlarged for a
-    second, closer reading of low-confidence numbers."""
-    out = []
-    for x0, y0, x1, y1 in boxes:
-        p = max(pad_min, int((y1 - y0) * pad_share))
-        c = gray[max(0, y0 - p):y1 + p, max(0, x0 - p):x1 + p]
-        out.append(cv2.resize(c, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
-    return out
-
-
-def is_numeric(text: str) -> bool:
-    t = text.strip()
-    return bool(t) and bool(NUMERIC.match(t)) and any(c.isdigit() for c in t)
-
-
-# ------------------------------------------------------------------ pieces
-
-
-def _ink_runs(prof: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
-    """Runs of non-zero entries, merged across gaps shorter than min_gap."""
-    idx = np.flatnonzero(prof)
-    if idx.size == 0:
-        return []
-    runs = []
-    start = prev = int(idx[0])
-    for i in idx[1:]:
-        i = int(i)
-        if i - prev > min_gap:
-            runs.append((start, prev + 1))
-            start = i
-        prev = i
-    runs.append((start, prev + 1))
-    return runs
-
-
-def _subtract_x(box: PxBox, holes: Sequence[PxBox]) -> list[PxBox]:
-    """Cut box horizontally around every hole that shares its rows."""
-    parts = [box]
-    for h in holes:
-        nxt = []
-        for p in parts:
-            inter = intersect(p, h)
-            if inter is None or (inter[3] - inter[1]) < 0.4 * min(h[3] - h[1], p[3] - p[1]):
-                nxt.append(p)
-                continue
-            if h[0] > p[0]:
-                nxt.append((p[0], p[1], h[0], p[3]))
-            if h[2] < p[2]:
-                nxt.append((h[2], p[1], p[2], p[3]))
-        parts = nxt
-    return [p for p in parts if p[2] - p[0] > 1]
-
-
-def cut_pieces(boxes: Sequence[PxBox], cells: Sequence[PxBox], holes: Sequence[PxBox],
-               text_ink: np.ndarray, margin: int = 2, gap_split: float = 1.2,
-               line_h: float | None = None) -> list[tuple[PxBox, PxBox]]:
-    """Detected text-line boxes → (ink box, crop box) pieces to recognize.
-
-    A box is cut at every cell border it crosses (each part clipped to the
-    cell's interior), around holes, and at blank gaps wider than gap_split ×
-    the line's ink height. The ink box is tight around the piece's ink (the
-    ink of a neighbouring text line grazing the box is left out); the crop box
-    is the region to read (the ink box with a margin, inside the cell)."""
-    H, W = text_ink.shape
-    inner = [interior(c, margin) for c in cells]
-    if line_h is None:
-        # the ink height of a text line: from the boxes that are clearly one line
-        hs = [b[3] - b[1] for b in boxes if (b[2] - b[0]) >= 2.5 * (b[3] - b[1])]
-        line_h = 0.75 * float(np.median(hs)) if hs else 0.0
-    out: list[tuple[PxBox, PxBox]] = []
-    for b in boxes:
-        b = (max(0, b[0]), max(0, b[1]), min(W, b[2]), min(H, b[3]))
-        if b[2] - b[0] < 2 or b[3] - b[1] < 2:
-            continue
-        bh = b[3] - b[1]
-        parts: list[tuple[PxBox, PxBox]] = []  # (part, its bounds)
-        covered = 0
-        for c in inner:
-            i = intersect(b, c)
-            if i is None:
-                continue
-            covered += area(i)
-            if (i[3] - i[1]) >= 0.3 * bh and (i[2] - i[0]) >= 0.2 * bh:
-                parts.append((i, c))
-        if covered < 0.4 * area(b):
-            parts = [(b, (0, 0, W, H))]
-        elif len(parts) > 1:
-            # a box run across a border: the sliver it pokes into the next
-            # cell is the edge of a glyph read again, not text of that cell
-            parts = [(p, c) for p, c in parts if p[2] - p[0] >= 0.6 * bh] or parts
-        for part, bounds in parts:
-            for p in _subtract_x(part, holes):
-                # the crop may not reach past the piece sideways (into a
-                # checkbox that was cut out, or over a cell border)
-                b = (max(bounds[0], p[0]), bounds[1], min(bounds[2], p[2]), bounds[3])
-                out.extend(_tighten(p, b, text_ink, gap_split, line_h))
-    return out
-
-
-def uncovered_lines(text_ink: np.ndarray, cells: Sequence[PxBox], covered_boxes: Sequence[PxBox],
-                    dpi: float, margin: int = 2) -> tuple[list[PxBox], np.ndarray]:
-    """Text the detector missed: in each cell that no piece reached at all,
-    its ink (less holes) as boxes around each band of rows, and the ink mask
-    with the covered ink removed (to cut those boxes with). A seal over a
-    cell or a faint patch can hide a line from the detector; the pixels still
-    show it."""
-    mm = dpi / 25.4
-    covered = np.zeros(text_ink.shape, bool)
-    for b in covered_boxes:
-        covered[max(0, b[1]):max(0, b[3]), max(0, b[0]):max(0, b[2])] = True
-    rest = text_ink.copy()
-    rest[covered] = 0
-    out: list[PxBox] = []
-    min_ink = max(20, int((1.2 * mm) ** 2 * 0.3))
-    for c in cells:
-        x0, y0, x1, y1 = interior(c, margin)
-        if x1 <= x0 or y1 <= y0:
-            continue
-        roi = rest[y0:y1, x0:x1] > 0
-        if int(roi.sum()) < min_ink:
-            continue
-        if covered[y0:y1, x0:x1].any() and int(roi.sum()) < 0.5 * int((text_ink[y0:y1, x0:x1] > 0).sum()):
-            continue  # the detector read this cell; what is left is noise
-        for r0, r1 in _ink_runs(roi.any(axis=1), max(1, int(0.6 * mm))):
-            band = roi[r0:r1]
-            cols = np.flatnonzero(band.any(axis=0))
-            wide = cols.size and (cols[-1] - cols[0]) > 3 * mm  # a dash line ----
-            if (int(band.sum()) < min_ink and not wide) or ((r1 - r0) < 1.2 * mm and not wide):
-                continue  # specks, a stray line end
-            pad = max((r1 - r0) // 4, int(mm))
-            out.append((x0 + int(cols[0]) - pad, y0 + r0 - pad, x0 + int(cols[-1]) + 1 + pad, y0 + r1 + pad))
-    return out, rest
-
-
-def _tighten(p: PxBox, bounds: PxBox, text_ink: np.ndarray, gap_split: float,
-             line_h: float = 0.0) -> list[tuple[PxBox, PxBox]]:
-    x0, y0, x1, y1 = p
-    roi = text_ink[y0:y1, x0:x1]
-    if roi.size == 0 or not roi.any():
-        return []
-    h = y1 - y0
-    rows = roi.any(axis=1)
-    if line_h and h > 1.8 * line_h:
-        # a box holding several lines (a narrow column, one glyph a line,
-        # comes out of the detector as one tall box): one piece per line
-        bands = _line_bands(rows, line_h)
-    else:
-        # ink rows: keep the runs of rows that reach into the middle of the
-        # box, so that the top or bottom of a neighbouring line is not taken
-        runs = _ink_runs(rows, max(1, h // 12))
-        lo, hi = int(h * 0.25), int(h * 0.75)
-        keep = [r for r in runs if r[1] > lo and r[0] < hi] or runs
-        bands = [(min(r[0] for r in keep), max(r[1] for r in keep))]
-    out = []
-    for ry0, ry1 in bands:
-        band = roi[ry0:ry1]
-        ih = max(ry1 - ry0, 1)
-        cols = band.any(axis=0)
-        pieces = _ink_runs(cols, max(1, int(round(gap_split * ih))))
-        pad = max(2, int(round(ih * 0.25)))
-        for cx0, cx1 in pieces:
-            sub = band[:, cx0:cx1]
-            if int(np.count_nonzero(sub)) < max(3, ih // 3):
-                continue  # a speck
-            ink_box = (x0 + cx0, y0 + ry0, x0 + cx1, y0 + ry1)
-            crop = (max(bounds[0], ink_box[0] - pad), max(bounds[1], ink_box[1] - pad),
-                    min(bounds[2], ink_box[2] + pad), min(bounds[3], ink_box[3] + pad))
-            out.append((ink_box, crop))
-    return out
-
-
-def _line_bands(rows: np.ndarray, line_h: float) -> list[tuple[int, int]]:
-    """Rows with ink → text lines: runs of rows grouped while the group stays
-    within one line's height (the strokes of 二 or 三 are one line)."""
-    runs = _ink_runs(rows, 1)
-    bands: list[list[int]] = []
-    for a, b in runs:
-        if bands and b - bands[-1][0] <= 1.15 * line_h:
-            bands[-1][1] = b
-        else:
-            bands.append([a, b])
-    return [(a, b) for a, b in bands if b - a >= 0.2 * line_h]
-
-
-def crop_clean(gray: np.ndarray, crop: PxBox, ink_box: PxBox, lines: np.ndarray | None,
-               pad_to: int = 0) -> np.ndarray:
-    """The crop region of the page with ruling-line pixels whitened and the
-    part outside the ink box's rows padded white (nothing of a neighbour)."""
-    x0, y0, x1, y1 = crop
-    img = gray[y0:y1, x0:x1].copy()
-    if lines is not None:
-        img[lines[y0:y1, x0:x1] > 0] = 255
-    top, bottom = ink_box[1] - 1 - y0, ink_box[3] + 1 - y0
-    if top > 0:
-        img[:top] = 255
-    if bottom < img.shape[0]:
-        img[bottom:] = 255
-    if pad_to:
-        img = np.pad(img, pad_to, constant_values=255)
-    return img

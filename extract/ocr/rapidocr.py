@@ -1,21 +1,26 @@
-"""RapidOCR (PP-OCR ONNX models bundled with the rapidocr wheel) as an OcrEngine.
+"""RapidOCR's bundled PP-OCR models as an OcrEngine.
 
-Only the default bundled models are used (any other choice makes rapidocr try
-to download, which fails offline). Detection runs once per page on a reduced
-copy (~110 dpi is plenty for body text); the detected lines are cut at cell
-borders, checkboxes and wide gaps (base.cut_pieces) and the pieces recognized
-in batches of similar width straight through the recognition session — rapidocr's
-own batching pads every crop to at least 320 px, which costs more than the text.
+Only the models shipped inside the rapidocr wheel are used (any other choice
+makes rapidocr try to download, which fails offline), through public
+interfaces only:
 
-Threads: onnxruntime uses SHENBAO_ORT_THREADS intra-op threads when that is
-set (1 for measuring one core), else its default (all cores).
+- detection: rapidocr's `RapidOCR` pipeline with classification and
+  recognition switched off (its DB post-processing is what turns the
+  network's map into line boxes);
+- recognition and the 0°/180° line classifier: onnxruntime sessions built
+  here from the bundled model files, with the character list the
+  recognition model carries in its metadata. Reading the network's output
+  ourselves gives every character's probability and its runner-up, which
+  the image path needs (the weakest digit of an amount, the alternative
+  reading of a failed sum) and rapidocr's own decoder does not return.
+
+Threads come from `EngineOptions.threads` (0: onnxruntime's default).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 from pathlib import Path
 from typing import Sequence
@@ -23,16 +28,18 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .base import (PxBox, Word, crop_clean, cut_pieces, is_numeric, quad_to_box, uncovered_lines,
-                   zoom_crops)
+from ..settings import EngineOptions
+from .base import Read
 
-DET_DPI = 110.0
-REC_H = 48
+REC_H = 48  # the recognition model's input height (px)
+CLS_SHAPE = (48, 192)  # the line classifier's input (px)
 MAX_BATCH = 8
 
-
 # the models rapidocr ships in its package (it would try to download others)
-BUNDLED_MODELS = ("PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx", "ch_ppocr_mobile_v2.0_cls_mobile.onnx")
+DET_MODEL = "PP-OCRv6_det_small.onnx"
+REC_MODEL = "PP-OCRv6_rec_small.onnx"
+CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
+BUNDLED_MODELS = (DET_MODEL, REC_MODEL, CLS_MODEL)
 
 
 def _bgr(img: np.ndarray) -> np.ndarray:
@@ -41,55 +48,89 @@ def _bgr(img: np.ndarray) -> np.ndarray:
     return img
 
 
+def _model_dir() -> Path:
+    from .. import sysdeps
+
+    try:
+        import rapidocr
+    except ImportError as exc:
+        raise sysdeps.missing(f"Python package rapidocr ({exc})", "rapidocr (pip)") from None
+    models = Path(rapidocr.__file__).parent / "models"
+    for name in BUNDLED_MODELS:
+        if not (models / name).is_file():
+            raise sysdeps.missing(f"RapidOCR model {name}", "rapidocr (pip: reinstall it)")
+    return models
+
+
+def _session(path: Path, threads: int):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.enable_cpu_mem_arena = False  # crops vary in size: an arena only grows
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
 class RapidOcrEngine:
     name = "rapidocr"
+    #: detection runs on a copy at about this resolution: plenty for body
+    #: text, and the detector's cost grows with the pixels
+    detect_dpi = 110.0
 
-    def __init__(self, threads: int | None = None):
-        from .. import sysdeps
+    def __init__(self, options: EngineOptions | None = None):
+        options = options or EngineOptions()
+        models = _model_dir()
+        from rapidocr import RapidOCR
 
-        try:
-            import rapidocr
-            from rapidocr import RapidOCR
-        except ImportError as exc:
-            raise sysdeps.missing(f"Python package rapidocr ({exc})", "rapidocr (pip)") from None
-        models = Path(rapidocr.__file__).parent / "models"
-        for name in BUNDLED_MODELS:
-            if not (models / name).is_file():
-                raise sysdeps.missing(f"RapidOCR model {name}", "rapidocr (pip: reinstall it)")
+        import rapidocr
 
-        if threads is None:
-            threads = int(os.environ.get("SHENBAO_ORT_THREADS", "-1") or -1)
+        self.threads = options.threads
         params = {
-            "Global.log_level": "warning",
-            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1 if threads == 1 else -1,
+            "Global.log_level": "error",
+            "Global.use_cls": False,
+            "Global.use_rec": False,
+            "Global.model_root_dir": str(models),
+            "EngineConfig.onnxruntime.intra_op_num_threads": options.threads or -1,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1 if options.threads else -1,
         }
-        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
-        self._ocr = RapidOCR(params=params)
-        self._det = self._ocr._load_det_model()
-        self._rec = self._ocr._load_rec_model()
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        self._det = RapidOCR(params=params)
+        self._rec = _session(models / REC_MODEL, options.threads)
+        meta = self._rec.get_modelmeta().custom_metadata_map
+        self._chars = ["\0"] + meta["character"].splitlines() + [" "]  # CTC blank first
+        self._rec_in = self._rec.get_inputs()[0].name
         self._cls = None
-        self._lock = threading.Lock()  # onnxruntime sessions are thread-safe; our state is not
+        self._cls_path = models / CLS_MODEL
+        self._lock = threading.Lock()  # the det pipeline keeps per-call state
+        self._version = f"rapidocr {getattr(rapidocr, '__version__', '?')} {DET_MODEL} {REC_MODEL}"
+        self._digit_ids: dict[str, np.ndarray] = {}
+
+    def version(self) -> str:
+        return self._version
 
     # ------------------------------------------------------------ detection
-    def detect(self, img: np.ndarray, dpi: float | None = None) -> list[np.ndarray]:
-        """Text-line quads in img's pixels. With dpi given, detection runs on a
-        copy at ~DET_DPI."""
-        f = 1.0
-        if dpi and dpi > DET_DPI * 1.15:
-            f = DET_DPI / dpi
-        small = img if f == 1.0 else cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-        out = self._det(_bgr(small))
-        if out.boxes is None or len(out.boxes) == 0:
+    def detect(self, img: np.ndarray, dpi: float) -> list[np.ndarray]:
+        """Text-line quads in img's pixels (the image path gives a copy at
+        the detection resolution it chose)."""
+        with self._lock:
+            out = self._det(_bgr(img))
+        boxes = getattr(out, "boxes", None)
+        if boxes is None or len(boxes) == 0:
             return []
-        return [np.asarray(b, dtype=np.float32) / f for b in out.boxes]
+        return [np.asarray(b, dtype=np.float32) for b in boxes]
 
     # ------------------------------------------------------------ recognition
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+    def recognize(self, crops: Sequence[np.ndarray], charset: str | None = None) -> list[Read]:
         """Read single-line crops. Each is scaled to the model's 48 px height
-        and batched with crops of similar width (little padding)."""
+        and batched with crops of similar width (little padding); the output
+        is decoded greedily (CTC), keeping each character's probability and
+        the runner-up at its frame. charset limits the classes decoded."""
         n = len(crops)
-        res: list[tuple[str, float]] = [("", 0.0)] * n
+        res: list[Read] = [Read("", 0.0, [])] * n
         if n == 0:
             return res
         imgs, widths = [], []
@@ -102,8 +143,7 @@ class RapidOcrEngine:
                 continue
             nw = max(REC_H // 2, int(math.ceil(REC_H * w / h)))
             r = cv2.resize(c, (nw, REC_H), interpolation=cv2.INTER_AREA if h > REC_H else cv2.INTER_CUBIC)
-            x = r.astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0
-            imgs.append(x)
+            imgs.append(r.astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0)
             widths.append(nw)
         order = [i for i in np.argsort(widths, kind="stable") if imgs[i] is not None]
         batches: list[list[int]] = []
@@ -112,81 +152,79 @@ class RapidOcrEngine:
                 batches[-1].append(i)
             else:
                 batches.append([i])
-        dec = self._rec.postprocess_op
+        allowed = self._allowed(charset) if charset else None
         for b in batches:
             wmax = max(widths[i] for i in b)
             wpad = int(math.ceil(max(wmax, REC_H) / 8.0) * 8)
             batch = np.zeros((len(b), 3, REC_H, wpad), dtype=np.float32)
             for k, i in enumerate(b):
                 batch[k, :, :, : widths[i]] = imgs[i]
-            preds = self._rec.session(batch)
-            lines, _ = dec(preds, False, wh_ratio_list=[widths[i] / REC_H for i in b],
-                           max_wh_ratio=wpad / REC_H)
+            preds = self._rec.run(None, {self._rec_in: batch})[0]
             for k, i in enumerate(b):
-                t, s = lines[k]
-                res[i] = (t, float(s) if t else 0.0)
+                # frames past the crop's own width are padding
+                frames = max(1, int(math.ceil(preds.shape[1] * widths[i] / wpad)))
+                res[i] = self._decode(preds[k, :frames], allowed)
         return res
+
+    def _allowed(self, charset: str) -> np.ndarray:
+        ids = self._digit_ids.get(charset)
+        if ids is None:
+            want = set(charset)
+            ids = np.array([0] + [j for j, ch in enumerate(self._chars) if ch in want], dtype=np.int64)
+            self._digit_ids[charset] = ids
+        return ids
+
+    def _decode(self, p: np.ndarray, allowed: np.ndarray | None) -> Read:
+        if allowed is not None:
+            p = p[:, allowed]
+        top2 = np.argpartition(-p, 1, axis=1)[:, :2]
+        rows = np.arange(p.shape[0])
+        a, b = top2[:, 0], top2[:, 1]
+        swap = p[rows, b] > p[rows, a]
+        best = np.where(swap, b, a)
+        second = np.where(swap, a, b)
+        pb, ps = p[rows, best], p[rows, second]
+        chars: list[tuple[str, float, str, float]] = []
+        prev = -1
+        for t in range(p.shape[0]):
+            k = int(best[t])
+            if k != 0 and k != prev:
+                j = int(allowed[k]) if allowed is not None else k
+                s = int(second[t])
+                js = int(allowed[s]) if allowed is not None else s
+                alt = self._chars[js] if s != 0 else ""
+                chars.append((self._chars[j], float(pb[t]), alt, float(ps[t])))
+            elif k != 0 and chars and pb[t] > chars[-1][1]:
+                # the same character over several frames: its surest frame
+                s = int(second[t])
+                js = int(allowed[s]) if allowed is not None else s
+                ch = chars[-1][0]
+                chars[-1] = (ch, float(pb[t]), self._chars[js] if s != 0 else "", float(ps[t]))
+            prev = k
+        text = "".join(c[0] for c in chars)
+        score = float(np.mean([c[1] for c in chars])) if chars else 0.0
+        return Read(text, score, chars)
 
     # ------------------------------------------------------------ orientation
     def upside_down(self, crops: Sequence[np.ndarray]) -> list[float]:
         """Probability that each text-line crop is upside down (PP-OCR's line
         direction classifier)."""
+        if not crops:
+            return []
         if self._cls is None:
             with self._lock:
                 if self._cls is None:
-                    self._cls = self._ocr._load_cls_model()
-        if not crops:
-            return []
-        out = self._cls([_bgr(c) for c in crops])
-        probs = []
-        for label, score in out.cls_res:
-            probs.append(float(score) if str(label) == "180" else 1.0 - float(score))
-        if 0.25 < float(np.mean(probs)) < 0.75:
-            # the classifier is unsure (noisy, faint scan): read the lines both
-            # ways up and believe the reading that is surer of itself
-            k = min(len(crops), 8)
-            up = self.recognize(crops[:k])
-            down = self.recognize([np.ascontiguousarray(c[::-1, ::-1]) for c in crops[:k]])
-            probs = [float(1.0 / (1.0 + np.exp(-8.0 * (d[1] - u[1])))) for u, d in zip(up, down)]
-        return probs
-
-    # ------------------------------------------------------------ page
-    def read_page(self, gray: np.ndarray, cells: Sequence[PxBox], holes: Sequence[PxBox],
-                  text_ink: np.ndarray, dpi: float) -> list[Word]:
-        boxes = [quad_to_box(q) for q in self.detect(gray, dpi)]
-        pieces = cut_pieces(boxes, cells, holes, text_ink)
-        n_det = len(pieces)
-        missed, rest = uncovered_lines(text_ink, cells, [c for _, c in pieces] + list(holes), dpi)
-        if missed:
-            pieces += cut_pieces(missed, cells, holes, rest)
-        crops = [crop_clean(gray, crop, ink, None) for ink, crop in pieces]
-        res = self.recognize(crops)
-        words = []
-        for k, ((ink, crop), (t, c)) in enumerate(zip(pieces, res)):
-            t = t.strip()
-            if not t:
+                    self._cls = _session(self._cls_path, self.threads)
+        h, w = CLS_SHAPE
+        batch = np.zeros((len(crops), 3, h, w), np.float32)
+        for k, c in enumerate(crops):
+            c = _bgr(c)
+            ch, cw = c.shape[:2]
+            if ch < 2 or cw < 2:
                 continue
-            if k >= n_det and (c < 0.85 or len(t) < 2):
-                continue  # found by pixels only: keep it only when it reads clearly
-            words.append(Word(t, ink, c, crop))
-        self._second_pass(gray, words)
-        return words
-
-    def _second_pass(self, gray: np.ndarray, words: list[Word]) -> None:
-        """Numbers read with low confidence: read again from a tight crop at
-        twice the scale; keep whichever reading is surer."""
-        weak = [w for w in words if is_numeric(w.text) and w.confidence < 0.95]
-        if not weak:
-            return
-        crops = zoom_crops(gray, [w.bbox for w in weak], pad_share=1 / 8, pad_min=2)
-        for w, (t, c) in zip(weak, self.recognize(crops)):
-            if t.strip() and c > w.confidence:
-                w.text, w.confidence = t.strip(), c
-
-
-def upside_down_probs(crops: Sequence[np.ndarray]) -> list[float]:
-    """Orientation judge for preprocess.orientation, backed by the shared engine."""
-    from .base import get_engine
-
-    eng = get_engine("rapidocr")
-    return eng.upside_down(crops)  # type: ignore[attr-defined]
+            nw = min(w, int(math.ceil(h * cw / ch)))
+            r = cv2.resize(c, (nw, h), interpolation=cv2.INTER_LINEAR)
+            batch[k, :, :, :nw] = r.astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0
+        sess = self._cls
+        out = sess.run(None, {sess.get_inputs()[0].name: batch})[0]
+        return [float(row[1]) for row in out]  # labels: 0°, 180°

@@ -3,7 +3,8 @@
 The recognition model confuses a few look-alike marks in ways a reader of the
 form never would: full-width brackets come back half-width, 《》 as （）, the
 〔〕 of a document number as [], the enumeration comma 、 as a middle dot, a
-comma as a full stop, an em dash as 一 and 一 as a hyphen. Each rule below
+comma as a full stop, an em dash as 一 and 一 as a hyphen, the thousands
+commas of an amount as dots (15.000.00). Each rule below
 fires only where the surrounding characters say which mark was printed (a dot
 between two Chinese characters is never a decimal point), so digits, codes
 and amounts are left alone. Applied to the text of a whole cell or line, so a
@@ -41,6 +42,16 @@ _DOC_NUMBER = re.compile(rf"(?<=[{HAN}])\s*[\[【(（〔]\s*((?:19|20)\d\d)\s*[\
 _DASH_IN_RANGE = re.compile(r"(?<=[\d年月日])\s*一\s*(?=\d)")
 _HYPHEN_ORDINAL = re.compile(r"[（(]\s*[-‐‑–_]\s*[)）]")
 _LEADING_HYPHEN = re.compile(rf"(?:^|(?<=[\s（(、，]))[-‐‑–]\s*(?=[{HAN}])")
+# an amount whose thousands commas were read as dots (15.000.00, 1.650,000.00):
+# groups of three digits after the first, then the decimals
+_GROUPED = re.compile(r"(?<![\d.,])(\d{1,3})((?:[.,]\d{3})+)[.,](\d{1,2})(?![\d.,])")
+
+
+def _regroup(m: re.Match) -> str:
+    groups = m.group(2)
+    if "." not in groups:  # 1,650,000.00 and 1,650,000,00: nothing was misread as a dot
+        return m.group(0)
+    return m.group(1) + groups.replace(".", ",") + "." + m.group(3)
 
 
 def repair(text: str) -> str:
@@ -54,6 +65,7 @@ def repair(text: str) -> str:
     t = _DASH_IN_RANGE.sub("—", t)
     t = _HYPHEN_ORDINAL.sub("（一）", t)
     t = _LEADING_HYPHEN.sub("一", t)
+    t = _GROUPED.sub(_regroup, t)
     return _brackets(t.replace("〈", "《").replace("〉", "》"))
 
 
