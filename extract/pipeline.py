@@ -8,10 +8,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from . import errors
-from .checks import run_checks
+from .checks import run_checks, value_at
 from .document import Document, Options, open_document
 from .layout import PageLayout
 from .mapping import Segment, detect_variant, lookalike, map_segment, split_declarations, stream, title_part
@@ -131,6 +132,7 @@ def _record(seg: Segment, tpl: Template, score: float, scores: dict, lookalike_w
         if part in tpl.parts and seen_parts and part not in seen_parts:
             f.warn(f"part {name} not found in this declaration")
     rec["checks"] = run_checks(rec, tpl.checks)
+    _reread(rec, mapped.alternatives, tpl, f, prov)
     for c in rec["checks"]:
         if not c["passed"]:
             f.warn(f"check {c['id']} failed: {c['detail']}")
@@ -143,6 +145,54 @@ def _record(seg: Segment, tpl: Template, score: float, scores: dict, lookalike_w
     rec["warnings"] = f.warnings
     rec["review"] = f.as_list()
     return rec
+
+
+def _reread(rec: dict, alternatives: dict, tpl: Template, f, prov: dict) -> None:
+    """An amount that breaks a check, read again: when exactly one other
+    reading of one of the check's amounts (a second read, a runner-up of the
+    recognizer) makes every failed check that names it pass, the record takes
+    it, and the field is in review as a disagreement with both readings; else
+    the check fails as printed."""
+    failed = [c for c in rec["checks"] if not c["passed"]]
+    if not failed or not alternatives:
+        return
+    def names(c, path):
+        return path in c["fields"] or re.sub(r"\[\d+\]", "[]", path) in c["fields"]
+
+    fixes = []
+    for path, others in alternatives.items():
+        if not any(names(c, path) for c in failed):
+            continue
+        kept = value_at(rec, path)
+        for value, read in others:
+            _set_at(rec, path, value)
+            after = {c["id"]: c["passed"] for c in run_checks(rec, tpl.checks)}
+            if all(after.get(c["id"], True) for c in failed if names(c, path)) and \
+                    sum(not ok for ok in after.values()) < len(failed):
+                fixes.append((path, kept, value, read))
+            _set_at(rec, path, kept)
+    if len(fixes) != 1:
+        return
+    path, kept, value, read = fixes[0]
+    _set_at(rec, path, value)
+    rec["checks"] = run_checks(rec, tpl.checks)
+    where = prov.get(path) or {}
+    f.flag(path, "disagreement", f"the reading {kept:,.2f} broke a check; the other reading {value:,.2f} "
+           "makes it pass and was kept", page=where.get("page"), bbox=where.get("bbox"),
+           reads=[{"text": f"{kept:.2f}", "source": "kept read"},
+                  {"text": str(read.get("text")), "source": read.get("source", "second read"),
+                   "confidence": read.get("confidence")}])
+
+
+def _set_at(rec: dict, path: str, value) -> None:
+    *head, last = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+    obj = rec
+    for part in head:
+        obj = obj[int(part[1:-1])] if part.startswith("[") else obj[part]
+    if last.startswith("["):
+        obj[int(last[1:-1])] = value
+    else:
+        obj[last] = value
 
 
 def _where(prov: dict, path: str) -> tuple[int | None, list | None]:

@@ -92,6 +92,13 @@ class Builder:
         value = parse_amount(raw.text, unit)
         if value is None and not _placeholder(raw.text):
             self._unreadable(path, raw, "amount")
+        others = []
+        for r in raw.reads[1:]:  # the other readings of a number read twice (the image path)
+            v = parse_amount(r.get("text"), unit)
+            if v is not None and v != value and all(v != o for o, _ in others):
+                others.append((v, r))
+        if others:
+            self.m.alternatives[path] = others
         return value
 
     def _value(self, path: str, spec_type: str, raw: Raw, spec: FieldSpec | None = None):

@@ -145,3 +145,28 @@ def test_symbol_font_ticks_in_option_lists():
     tpl = TPLS["ministry-county"]
     rec = run([table([["项目属性", "新增项目£ 延续项目R"]])], tpl)
     assert rec["project"]["nature"] == "延续项目"
+
+
+def test_an_amount_that_breaks_a_check_is_read_again():
+    """Two reads of one cell (846000 kept, 346000 the second): the sum that
+    the kept read breaks passes with the other read, which the record takes and
+    names for review as a disagreement with both readings."""
+    t = table([
+        ["项目资金", "一、项目总预算：", "846000"],
+        [None, "二、当年预算：", "846000"],
+        [None, "（一）财政拨款：", "346000"],
+        [None, "（二）其他资金：", "500000"],
+    ], method="ocr:rapidocr", confidence=0.99)
+    cell = next(c for c in t.cells if c.text == "346000")
+    cell.reads = [{"text": "346000", "source": "rapidocr", "confidence": 0.97},
+                  {"text": "846000", "source": "rapidocr, binarized", "confidence": 0.91}]
+    # with 其他资金 500000 the kept read adds up (346000 + 500000 = 846000): nothing is read again
+    rec = run([t])
+    assert rec["funding"]["fiscal_appropriation"] == 346000
+    assert not entries(rec, "funding.fiscal_appropriation", "disagreement")
+    t.cells[-1].text = "0"  # with 0 the kept read breaks 财政拨款 + 其他资金 = 当年预算
+    rec = run([t])
+    assert rec["funding"]["fiscal_appropriation"] == 846000
+    (e,) = entries(rec, "funding.fiscal_appropriation", "disagreement")
+    assert [r["text"] for r in e["reads"]] == ["346000.00", "846000"]
+    assert all(c["passed"] for c in rec["checks"] if c["id"] == "current_year_parts")

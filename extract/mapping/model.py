@@ -53,6 +53,12 @@ class Raw:
         return cls(text, line.page, line.bbox, line.confidence, line.method, flags=list(line.flags),
                    label=label, rule=rule, sources=[line])
 
+    @property
+    def reads(self) -> list[dict]:
+        """Every reading of a value read from one cell more than once (a number:
+        the kept reading first, then second reads and runner-ups)."""
+        return list(getattr(self.sources[0], "reads", []) or []) if len(self.sources) == 1 else []
+
     def extend(self, other: "Raw") -> None:
         """The rest of this value, printed further on (after a page break)."""
         if other.text.strip():
@@ -79,3 +85,4 @@ class Mapped:
     pages: list[int] = field(default_factory=list)
     coverage: float = 1.0  # share of printed characters accounted for
     found_labels: set[str] = field(default_factory=set)  # record keys whose label was printed
+    alternatives: dict[str, list[tuple[float, dict]]] = field(default_factory=dict)  # amount path → other reads
