@@ -1,7 +1,7 @@
 """What each installed distribution weighs (from its RECORD) and what only ray[default] needs:
     .venv/bin/python bench/venv_size.py pyproject.toml
 """
-import importlib.metadata as md, os, re, sys
+import importlib.metadata as md, re, sys
 from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.markers import default_environment

@@ -17,12 +17,11 @@ from typing import Any, Iterator
 
 from rapidfuzz.distance import Levenshtein
 
+from . import contract
 from .review import covers
 
-IGNORED = {"source", "provenance", "checks", "warnings", "review"}
-TEXT_FIELDS = ["project.overview", "project.basis", "project.necessity", "project.feasibility",
-               "project.resources", "project.overall_goal", "project.annual_goals",
-               "project.other_issues", "composition"]
+IGNORED = contract.bookkeeping_keys()  # beside the golden fields: source, provenance, review …
+TEXT_FIELDS = contract.text_fields()
 _WS = re.compile(r"\s+")
 # money fields (silent wrong amounts are the worst outcome)
 AMOUNT_PATH = re.compile(r"^(?:funding\.\w+|budget_total|budget_items\[\d+\]\.(?:amount|unit_price))$")

@@ -3,11 +3,9 @@ confidence, and validation against schema.json."""
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
-from pathlib import Path
 
-from . import errors
+from . import contract, errors
 from .mapping import Mapped, Raw
 from .normalize import (
     clean_text,
@@ -25,28 +23,20 @@ from .normalize import (
 )
 from .template import FieldSpec, TableSpec
 
-SCHEMA_PATH = Path(__file__).parent / "schema.json"
+SCHEMA_PATH = contract.SCHEMA_PATH
 REVIEW_BELOW = 0.80  # fields less certain than this are listed for review
 
-PROJECT_KEYS = ["name", "category", "nature", "department", "implementer", "manager", "contact",
-                "phone", "start_date", "end_date", "overview", "basis", "necessity", "feasibility",
-                "resources", "overall_goal", "annual_goals", "other_issues"]
-FUNDING_KEYS = ["total_budget", "current_year_budget", "fiscal_appropriation",
-                "superior_appropriation", "own_level_appropriation", "subordinate_matching",
-                "other_funds", "project_fiscal_funds", "carryover", "project_other_funds"]
-ROW_KEYS = {
-    "indicators": ["level1", "level2", "level3", "target", "note", "table"],
-    "budget_items": ["project", "content", "detail", "amount", "unit_price", "price_basis",
-                     "quantity", "quantity_basis", "note"],
-    "safeguards": ["category", "documents", "measures", "stages"],
-}
-STAGE_KEYS = ["planning", "implementation", "completion"]
+# the record's keys, from the contract (extract/schema.json, read by extract/contract.py)
+PROJECT_KEYS = contract.part_keys("project")
+FUNDING_KEYS = contract.part_keys("funding")
+ROW_KEYS = {t: contract.row_keys(t) for t in ("indicators", "budget_items", "safeguards")}
+STAGE_KEYS = contract.stage_keys()
 
 
 def empty_record() -> dict:
     return {
         "schema_version": "1",
-        "form": {"title": None, "year": None, "amount_unit": None, "filing_unit": None, "variant": ""},
+        "form": {**{k: None for k in contract.part_keys("form")}, "variant": ""},
         "project": {k: None for k in PROJECT_KEYS},
         "funding": {k: None for k in FUNDING_KEYS},
         "composition": None,
@@ -305,9 +295,7 @@ def build_record(mapped: Mapped) -> tuple[dict, dict]:
 def _validator():
     import jsonschema
 
-    with open(SCHEMA_PATH, encoding="utf-8") as f:
-        schema = json.load(f)
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(contract.schema())
 
 
 def validate(record: dict) -> None:

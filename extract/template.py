@@ -144,7 +144,6 @@ class Template:
     boilerplate: list[str] = field(default_factory=list)  # regexes of printed text that is no field
     seal_words: str = "盖章签"  # characters of the seal note after 填报单位（盖章）
     money_words: list[str] = field(default_factory=list)  # a label naming money: its extra is an amount
-    stage_suffix: str = "阶段"
     label_suffixes: list[str] = field(default_factory=list)  # generic endings a label may carry (…名称)
     checks: list[CheckSpec] = field(default_factory=list)
     extends: str | None = None

@@ -6,7 +6,6 @@ the audit say so; markup in document text never runs."""
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from ..normalize import normalize_label
+from ..layout import TextLine
 from .model import Raw
 from .state import State
 
@@ -32,7 +33,34 @@ def account(st: State) -> None:
     st.out.coverage = st.ledger.coverage()
 
 
+def _names_of_the_form(st: State) -> None:
+    """Free lines that together print a section label, a heading or a total
+    label (`项目构成` over `分解`: a side label whose cell's rules were lost)."""
+    known = set(st.ctx.sections) | {normalize_label(x) for t in st.ctx.t.tables if t.total
+                                    for x in t.total.labels}
+    lines = sorted((s for s in st.ledger.unclaimed() if isinstance(s, TextLine)),
+                   key=lambda s: (s.page, s.bbox[1]))
+    i = 0
+    while i < len(lines):
+        group = [lines[i]]
+        while i + len(group) < len(lines) and _stacked(group[-1], lines[i + len(group)]) and len(group) < 4:
+            group.append(lines[i + len(group)])
+        for n in range(len(group), 0, -1):
+            if normalize_label("".join(s.text for s in group[:n])) in known:
+                st.ledger.claim_all(group[:n], "section")
+                i += n - 1
+                break
+        i += 1
+
+
+def _stacked(a: TextLine, b: TextLine) -> bool:
+    h = max(a.bbox[3] - a.bbox[1], 1.0)
+    return a.page == b.page and 0 <= b.bbox[1] - a.bbox[3] < h * 1.5 and \
+        min(a.bbox[2], b.bbox[2]) > max(a.bbox[0], b.bbox[0])
+
+
 def _leftover_spans(st: State) -> None:
+    _names_of_the_form(st)
     for span in st.ledger.unclaimed():
         text = span.text.strip()
         if st.ctx.is_boilerplate(text):
@@ -129,6 +157,8 @@ def _shared_spans(st: State) -> None:
     """One printed cell read into two fields (a rule the scan lost merged two
     cells, or two rows of a table): both are in doubt."""
     for span, paths in st.ledger.shared():
+        if all(getattr(st.out.fields.get(p), "rule", "") == "inline-split" for p in paths):
+            continue  # sub-fields printed in one cell, each after its label: a certain split
         for path in paths:
             if "[]" in path:
                 continue  # a merged cell carried down over the rows it spans

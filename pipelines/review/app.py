@@ -23,7 +23,7 @@ from extract.review import RISK
 from . import fields
 from .pages import Pages, RenderError
 from .sources import SourceError, Sources
-from .store import ActionError, Store, UNRESOLVED, field_pattern
+from .store import ActionError, Store, UNRESOLVED
 
 HERE = Path(__file__).parent
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",

@@ -39,7 +39,6 @@ def _zoom(width: float, height: float) -> float:
 def render_page(path: Path, size: dict, zoom: float | None = None):
     """The page `size["page"]` of the file as a PIL image of the page's size in
     points × zoom, in the frame its boxes were measured in."""
-    import numpy as np
     from PIL import Image
 
     from extract.image import preprocess as pp
