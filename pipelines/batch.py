@@ -38,6 +38,19 @@ Output names (one rule for local and Ray runs)
   in sorted order: `a_2.json`. Names compare without regard to case.
   `source.file` inside each record is the same relative path (`2020/区县/a.pdf`).
 
+The OCR cache
+  Every image page's read (text pieces, boxes, confidences, table cells) is kept
+  in OUTDIR/cache/ocr/, keyed by the page's pixels, the engine and every reading
+  setting (extract/image/cache.py). A rerun that reads a page again (a partial
+  document, `remap`) takes the read from there instead of running OCR; `cache`
+  False (`--no-cache`) keeps nothing.
+
+Re-mapping (`shenbao remap OUTDIR`, `remap_outdir`)
+  Every current document of the manifest is read again from its input (its
+  `path`) into the same record names, with the templates as they are now; its
+  image pages come from the OCR cache. An input that is gone or changed is left
+  as it is and named (a batch marks it stale).
+
 manifest.jsonl: see pipelines/manifest.py.
 """
 
@@ -48,12 +61,14 @@ import os
 import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from extract import errors
 from extract.document import Options
 from pipelines.io import atomic_write_json, printable, safe_stem
-from pipelines.manifest import ERROR, MANIFEST, OK, PARTIAL, Input, Manifest, entry_path, hash_input, reconcile
+from pipelines.manifest import (ERROR, MANIFEST, OK, PARTIAL, Input, Manifest, entry_file, entry_path, hash_input,
+                                reconcile)
 from pipelines.outdir import Outdir
 from pipelines.pool import (E_MEMORY, E_TIMEOUT, E_WORKER_DIED, ExtractTask, LocalPool, Task, WorkerSetup,
                             default_jobs, extract_task, failure, run_one)
@@ -61,10 +76,18 @@ from pipelines.run import Job, Summary, Writer
 
 __all__ = ["EXTENSIONS", "MANIFEST", "E_MEMORY", "E_TIMEOUT", "E_WORKER_DIED", "ExtractTask", "Job",
            "LocalPool", "Manifest", "Summary", "Task", "assign_stems", "default_jobs", "extract_task",
-           "failure", "find_inputs", "output_stem", "run_batch", "run_one"]
+           "failure", "find_inputs", "output_stem", "remap_outdir", "run_batch", "run_one"]
 
 EXTENSIONS = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 LIMIT_CODES = {E_MEMORY, E_TIMEOUT, E_WORKER_DIED}  # failures other limits can cure
+CACHE_DIR = ("cache", "ocr")  # OUTDIR/cache/ocr/: what image pages read as
+
+
+def with_cache(options: Options, outdir: Path, cache: bool) -> Options:
+    """The options with the OCR cache under OUTDIR (unless one is set, or cache is off)."""
+    if not cache or options.ocr_cache:
+        return options
+    return replace(options, ocr_cache=str(Path(outdir, *CACHE_DIR).resolve()))
 
 
 def find_inputs(indir: Path, outdir: Path | None = None, follow_symlinks: bool = False,
@@ -164,13 +187,13 @@ def run_batch(indir, outdir, jobs: int | None = None, timeout: float = 600,
               max_memory_mb: int | None = 2048, options: Options | None = None,
               ray_address: str | None = None, progress=True,
               task: Task = extract_task, follow_symlinks: bool = False, retry_partial: bool = False,
-              wait: float = 0.0, setup: WorkerSetup | None = None) -> Summary:
+              wait: float = 0.0, setup: WorkerSetup | None = None, cache: bool = True) -> Summary:
     """Extract every declaration file under indir into outdir (see the module
     docstring). `task` is the per-document function, replaceable (tests).
     `progress`: True (a bar on a terminal), False, or a progress object
     (pipelines/progress.py)."""
     indir, outdir = Path(indir), Path(outdir)
-    options = options or Options()
+    options = with_cache(options or Options(), outdir, cache)
     t0 = time.perf_counter()
     summary = Summary()
     with Outdir.open(outdir, wait=wait) as out:
@@ -218,27 +241,72 @@ def run_batch(indir, outdir, jobs: int | None = None, timeout: float = 600,
             todo = [Job(inp, fixed.get(inp.rel) or stems[inp.rel], doc, base=output_stem(inp.rel))
                     for inp, doc in todo_inputs]
 
-            bar = _progress(progress, len(todo) + len(unreadable), jobs or default_jobs())
-            with bar:
-                def finish(job: Job, result: dict) -> None:
-                    entry = writer.finish(job, result)
-                    summary.count(entry)
-                    bar.done(job, entry)
-
-                for job, result in unreadable:
-                    finish(job, result)
-                if todo and ray_address:
-                    from pipelines.distributed import run_on_ray
-
-                    run_on_ray(todo, finish, task=task, options=options, workers=jobs, timeout=timeout,
-                               address=ray_address)
-                elif todo:
-                    LocalPool(task, options, min(jobs or default_jobs(), len(todo)), timeout,
-                              max_memory_mb, setup).run(todo, finish, on_page=bar.page)
+            _run(todo, unreadable, writer, summary, progress, jobs, task, options, timeout, max_memory_mb,
+                 setup, ray_address)
         finally:
             manifest.close()
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def remap_outdir(outdir, jobs: int | None = None, timeout: float = 600, max_memory_mb: int | None = 2048,
+                 options: Options | None = None, progress=True, task: Task = extract_task,
+                 wait: float = 0.0, setup: WorkerSetup | None = None) -> Summary:
+    """Read every current document of OUTDIR again into its own record names,
+    image pages from the OCR cache (see the module docstring). Inputs that are
+    gone or changed are named in `summary.left`."""
+    outdir = Path(outdir)
+    options = with_cache(options or Options(), outdir, True)
+    t0 = time.perf_counter()
+    summary = Summary()
+    with Outdir.open(outdir, wait=wait) as out:
+        manifest = Manifest(outdir / MANIFEST)
+        try:
+            summary.bad_manifest_lines = manifest.bad_lines
+            writer = Writer(out, manifest, "remap")
+            todo = []
+            for doc in sorted(manifest.state.docs(), key=entry_file):
+                summary.found += 1
+                path, rel, stem = entry_path(doc), entry_file(doc), stem_of(doc)
+                if not path or not stem:
+                    summary.left.append((rel, "the manifest line does not say where its input is"))
+                    continue
+                inp = Input(rel, Path(path))
+                try:
+                    hash_input(inp)
+                except OSError as exc:
+                    summary.left.append((rel, f"input gone ({exc.strerror or exc})"))
+                    continue
+                if inp.sha256 != doc.get("sha256"):
+                    summary.left.append((rel, "input changed since it was read (run batch)"))
+                    continue
+                todo.append(Job(inp, stem, doc, base=stem))
+            _run(todo, [], writer, summary, progress, jobs, task, options, timeout, max_memory_mb, setup, None)
+        finally:
+            manifest.close()
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _run(todo: list[Job], unreadable: list, writer: Writer, summary: Summary, progress, jobs, task, options,
+         timeout, max_memory_mb, setup, ray_address) -> None:
+    bar = _progress(progress, len(todo) + len(unreadable), jobs or default_jobs())
+    with bar:
+        def finish(job: Job, result: dict) -> None:
+            entry = writer.finish(job, result)
+            summary.count(entry)
+            bar.done(job, entry)
+
+        for job, result in unreadable:
+            finish(job, result)
+        if todo and ray_address:
+            from pipelines.distributed import run_on_ray
+
+            run_on_ray(todo, finish, task=task, options=options, workers=jobs, timeout=timeout,
+                       address=ray_address)
+        elif todo:
+            LocalPool(task, options, min(jobs or default_jobs(), len(todo)), timeout,
+                      max_memory_mb, setup).run(todo, finish, on_page=bar.page)
 
 
 def _limit_failures(entries: list[dict]) -> set[tuple[str, str]]:

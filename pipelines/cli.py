@@ -147,6 +147,7 @@ OCR_OPT = typer.Option("rapidocr", "--ocr", metavar="ENGINE",
                             "--plugin adds more)")
 PASSWORD_OPT = typer.Option(None, "--password", metavar="PW", help="password of encrypted PDFs")
 FORCE_OCR_OPT = _flag("--force-ocr", "OCR every page, ignore text layers")
+MAX_PAGES_DEFAULT, MAX_PIXELS_DEFAULT = 2000, 200_000_000
 MAX_PAGES_OPT = typer.Option(2000, "--max-pages", metavar="N", help="refuse documents with more pages")
 MAX_PIXELS_OPT = typer.Option(200_000_000, "--max-pixels", metavar="N",
                               help="refuse images (and pages to OCR) with more pixels")
@@ -160,6 +161,9 @@ WAIT_OPT = typer.Option(0.0, "--wait", metavar="S",
                              "at once with E_LOCKED)")
 TEMPLATES_OPT = typer.Option(None, "--templates", metavar="DIR",
                              help="folder of form templates (*.yaml) instead of the shipped ones")
+NO_CACHE_OPT = typer.Option(False, "--no-cache", metavar="",
+                             help="keep no OCR cache (default: image pages' reads go to OUTDIR/cache/ocr/, "
+                                  "so a rerun or `shenbao remap` needs no OCR)")
 PLUGIN_OPT = typer.Option(None, "--plugin", metavar="MODULE",
                           help="load a Python module or .py file that registers OCR engines "
                                "(extract.ocr.registry.register); may be repeated")
@@ -279,6 +283,7 @@ def extract(
     follow_symlinks: bool = FOLLOW_OPT,
     wait: float = WAIT_OPT,
     as_json: bool = _flag("--json", "print a machine-readable summary (JSON) on stdout instead of lines"),
+    no_cache: bool = NO_CACHE_OPT,
     templates: Optional[Path] = TEMPLATES_OPT,
     plugin: Optional[List[str]] = PLUGIN_OPT,
 ) -> None:
@@ -327,7 +332,7 @@ def extract(
                           timeout=rs.timeout, max_memory_mb=rs.max_memory, task=rs.task,
                           follow_symlinks=rs.follow_symlinks, overwrite=overwrite, wait=rs.wait,
                           setup=rs.setup, progress=bar, emit=emit,
-                          stdout=sys.stdout.buffer if to_stdout else None)
+                          stdout=sys.stdout.buffer if to_stdout else None, cache=not no_cache)
     for link in summary.not_followed:
         _err(f"{link}: symbolic link not followed (give --follow-symlinks to read it)")
     if as_json:
@@ -352,12 +357,12 @@ def compare(
                                                  help="exit 1 when field accuracy is below this"),
     max_silent: Optional[int] = typer.Option(None, "--max-silent",
                                              help="exit 1 when more fields than this are wrong and unflagged"),
-    as_json: bool = typer.Option(False, "--json", help="print the full report as JSON"),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="print the full report as JSON"),
     show: int = typer.Option(20, "--show", help="differing fields to list per record"),
-    per_variant: bool = typer.Option(False, "--by-variant", help="also one line per form variant"),
-    only_present: bool = typer.Option(False, "--only-present",
+    per_variant: bool = typer.Option(False, "--by-variant", metavar="", help="also one line per form variant"),
+    only_present: bool = typer.Option(False, "--only-present", metavar="",
                                       help="leave out golden records that have no record in OUTDIR"),
-    reviewed: bool = typer.Option(False, "--reviewed",
+    reviewed: bool = typer.Option(False, "--reviewed", metavar="",
                                   help="use OUTDIR/reviewed/ records where they exist (shenbao review)"),
 ) -> None:
     """Field accuracy, right / flagged / silent fields, exact records and long-text CER
@@ -426,7 +431,7 @@ def samples_build(
     outdir: Path = typer.Argument(..., help="where digital/, scanned/ and golden/ go"),
     count: int = typer.Option(8, "--count", "-n", help="how many declarations"),
     seed: int = typer.Option(0, "--seed", help="the same seed builds the same files"),
-    scanned: bool = typer.Option(True, "--scanned/--no-scanned", help="also make scanned versions"),
+    scanned: bool = typer.Option(True, "--scanned/--no-scanned", metavar="", help="also make scanned versions"),
     golden_dir: Optional[Path] = typer.Option(None, "--golden-dir",
                                               help="where golden records go (default OUTDIR/golden)"),
     records: Optional[str] = typer.Option(None, "--records",
@@ -434,7 +439,7 @@ def samples_build(
     route: str = typer.Option("reportlab", "--route",
                               help="reportlab (render.py) | office (.xlsx/.docx → LibreOffice → PDF) | "
                                    "mixed (drawn per file)"),
-    plain_labels: bool = typer.Option(False, "--plain-labels",
+    plain_labels: bool = typer.Option(False, "--plain-labels", metavar="",
                                       help="office route: every label in the form's own spelling "
                                            "(tells label matching from geometry)"),
 ) -> None:
@@ -487,6 +492,7 @@ def batch(
     force_ocr: bool = FORCE_OCR_OPT,
     max_pages: int = MAX_PAGES_OPT,
     max_pixels: int = MAX_PIXELS_OPT,
+    no_cache: bool = NO_CACHE_OPT,
     templates: Optional[Path] = TEMPLATES_OPT,
     plugin: Optional[List[str]] = PLUGIN_OPT,
 ) -> None:
@@ -509,7 +515,7 @@ def batch(
     summary = run_batch(indir, outdir, jobs=rs.jobs, timeout=rs.timeout, max_memory_mb=rs.max_memory,
                         options=rs.options, ray_address=ray_address, progress=bar, task=rs.task,
                         follow_symlinks=rs.follow_symlinks, retry_partial=retry_partial, wait=rs.wait,
-                        setup=rs.setup)
+                        setup=rs.setup, cache=not no_cache)
     from pipelines.io import printable
 
     for file, code, message in summary.failures:
@@ -518,6 +524,61 @@ def batch(
         _err(f"{printable(file)}: partial: {message}")
     for link in summary.not_followed:
         _err(f"{printable(link)}: symbolic link not followed (give --follow-symlinks to read it)")
+    if not st.quiet:
+        typer.echo(str(summary))
+    if summary.n_failed or summary.partial:
+        raise typer.Exit(1)
+
+
+REMAP_EXAMPLES = """Examples:
+
+  shenbao batch /archive/2019 -o /records/2019                   # OCR once; reads kept in cache/ocr/
+  shenbao remap /records/2019 --templates my-templates/          # after a template fix: no OCR
+"""
+
+
+@app.command(epilog=REMAP_EXAMPLES, short_help="Read OUTDIR's documents again with today's templates, "
+                                               "image pages from the OCR cache.")
+@coded
+def remap(
+    ctx: typer.Context,
+    outdir: Path = typer.Argument(..., metavar="OUTDIR", help="a folder written by batch or extract"),
+    jobs: Optional[int] = typer.Option(None, "-j", "--jobs", metavar="N",
+                                       help="worker processes (default: all cores)"),
+    timeout: float = TIMEOUT_OPT,
+    max_memory: int = MAX_MEMORY_OPT,
+    wait: float = WAIT_OPT,
+    ocr: str = OCR_OPT,
+    password: Optional[str] = PASSWORD_OPT,
+    force_ocr: bool = FORCE_OCR_OPT,
+    templates: Optional[Path] = TEMPLATES_OPT,
+    plugin: Optional[List[str]] = PLUGIN_OPT,
+) -> None:
+    """Re-apply the form templates to every current document of OUTDIR (manifest.jsonl),
+    into the same record names. Image pages come from OUTDIR/cache/ocr/ (written by
+    batch and extract), so a template fix is applied to a whole archive without OCR; a
+    page not in the cache is read (and kept). Inputs gone or changed since are left as
+    they are and named. Use the reading options of the first run (--ocr, --force-ocr):
+    other ones read the pages again."""
+    from pipelines.batch import remap_outdir
+    from pipelines.io import printable
+    from pipelines.pool import default_jobs
+
+    st = _state(ctx)
+    if not outdir.is_dir() or not (outdir / "manifest.jsonl").is_file():
+        raise errors.UsageError(f"{outdir}: not a folder written by batch or extract (no manifest.jsonl)")
+    rs = _settings(ctx, ocr=ocr, password=password, force_ocr=force_ocr, max_pages=MAX_PAGES_DEFAULT,
+                   max_pixels=MAX_PIXELS_DEFAULT, jobs=jobs, timeout=timeout, max_memory=max_memory,
+                   follow_symlinks=False, wait=wait, templates=templates, plugin=plugin)
+    bar = _progress(ctx, 0, rs.jobs or default_jobs(), "documents")
+    summary = remap_outdir(outdir, jobs=rs.jobs, timeout=rs.timeout, max_memory_mb=rs.max_memory,
+                           options=rs.options, progress=bar, task=rs.task, wait=rs.wait, setup=rs.setup)
+    for file, why in summary.left:
+        _err(f"{printable(file)}: not read again: {why}")
+    for file, code, message in summary.failures:
+        _err(f"{printable(file)}: {code}: {message}")
+    for file, pages, message in summary.partials:
+        _err(f"{printable(file)}: partial: {message}")
     if not st.quiet:
         typer.echo(str(summary))
     if summary.n_failed or summary.partial:
@@ -572,7 +633,7 @@ def review(
     reviewer: Optional[str] = typer.Option(None, "--reviewer", help="name written with every correction"),
     to_golden: Optional[Path] = typer.Option(None, "--to-golden",
                                              help="write the verified records as golden records to DIR, then exit"),
-    force: bool = typer.Option(False, "--force", help="with --to-golden: replace existing golden files"),
+    force: bool = typer.Option(False, "--force", metavar="", help="with --to-golden: replace existing golden files"),
 ) -> None:
     """The verification station: a local web page to clear the review queue (page image,
     box, value; Enter accepts, type to correct). Corrections go to OUTDIR/reviewed/."""

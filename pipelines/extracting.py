@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 from extract import errors
 from extract.document import Options
-from pipelines.batch import assign_stems, find_inputs, output_stem, stem_of
+from pipelines.batch import assign_stems, find_inputs, output_stem, stem_of, with_cache
 from pipelines.io import json_bytes, printable, safe_stem
 from pipelines.manifest import MANIFEST, Input, Manifest, hash_input, reconcile
 from pipelines.outdir import Outdir
@@ -82,10 +82,13 @@ def run_extract(paths: list[Path], outdir: Path | None, *, options: Options | No
                 timeout: float = 600, max_memory_mb: int | None = 2048, task: Task = extract_task,
                 follow_symlinks: bool = False, overwrite: bool = False, wait: float = 0.0,
                 setup: WorkerSetup | None = None, progress=None, emit: Emit | None = None,
-                stdout=None) -> Summary:
+                stdout=None, cache: bool = True) -> Summary:
     """Extract every file (and every file under every folder) in paths; outdir
-    None writes the records as JSON Lines to `stdout` (a binary stream)."""
+    None writes the records as JSON Lines to `stdout` (a binary stream). With
+    an outdir, image pages' reads are kept in OUTDIR/cache/ocr/ unless not cache."""
     options = options or Options()
+    if outdir is not None:
+        options = with_cache(options, Path(outdir), cache)
     t0 = time.perf_counter()
     summary = Summary()
     from pipelines.progress import NoProgress

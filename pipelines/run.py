@@ -67,6 +67,7 @@ class Summary:
     moved: int = 0  # done documents found under a new name
     not_followed: list[str] = field(default_factory=list)  # symbolic links passed over
     bad_manifest_lines: int = 0
+    left: list[tuple[str, str]] = field(default_factory=list)  # remap: documents not read again, and why
     seconds: float = 0.0
     written: list[dict] = field(default_factory=list)  # manifest lines of this run's documents
 
@@ -115,6 +116,8 @@ class Summary:
             lines.append(f"moved: {self.moved} done documents found under a new name (not redone)")
         if self.not_followed:
             lines.append(f"not followed: {len(self.not_followed)} symbolic links (give --follow-symlinks)")
+        if self.left:
+            lines.append(f"left as they were: {len(self.left)} documents (named above)")
         if self.bad_manifest_lines:
             lines.append(f"manifest: {self.bad_manifest_lines} lines that are not JSON objects were passed over")
         return "\n".join(lines)
