@@ -131,7 +131,8 @@ class Findings:
 def covers(entry_path: str | None, reason: str, leaf: str, missing_row: bool = False) -> bool:
     """Whether a review entry names a field: the field itself, an object or
     list entry holding it (`indicators[3]` covers `indicators[3].target`), its
-    list when the row is missing from the record, the whole record when no
+    list when the row is missing from the record, every item of an `extra`
+    value (a column kept in extra), the whole record when no
     template fits (`template_mismatch`); and a golden leaf that is an empty
     object (`extra: {}`) when the entry names something inside it."""
     if reason == "template_mismatch":
@@ -144,6 +145,8 @@ def covers(entry_path: str | None, reason: str, leaf: str, missing_row: bool = F
         # an empty object or list of the golden record (extra: {}) is wrong
         # because of the entry the review names inside it
         return True
-    if leaf.startswith(entry_path + "["):  # the list itself: only rows the record lacks
-        return missing_row
+    if leaf.startswith(entry_path + "["):
+        # an `extra` value is one printed column or row: an entry names all of it;
+        # a record list (indicators): only the rows the record lacks
+        return entry_path.startswith("extra.") or missing_row
     return False

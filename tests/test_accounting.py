@@ -79,6 +79,30 @@ def test_sub_fields_in_one_cell_and_a_neighbours_label():
     assert p["department"] == "坝塘镇"
 
 
+def test_a_sub_field_run_into_the_previous_one_is_split():
+    # a word processor ran 必要性 and 可行性 into the 依据 row's cell, after full stops
+    t = table([
+        ["项目名称", ("某项目", 3)],
+        ["项目立项情况", "依据", ("《防控工作方案》。必要性：病害蔓延。项目实施的可行性：防控网络已建立。", 2)],
+    ])
+    rec = run([t])
+    p = rec["project"]
+    assert (p["basis"], p["necessity"], p["feasibility"]) == ("《防控工作方案》。", "病害蔓延。", "防控网络已建立。")
+    assert not entries(rec, "project.necessity")  # label and colon after a sentence: a certain split
+    # words before the label (项目实施的可行性): split, and named for review
+    assert entries(rec, "project.feasibility", "suspect_value")
+
+
+def test_a_label_inside_a_value_whose_field_is_set_is_suspect():
+    t = table([
+        [("项目立项情况", 1, 2), "依据", ("《方案》。可行性：网络已建立。", 2)],
+        [None, "可行性", ("条件具备。", 2)],
+    ])
+    rec = run([t])
+    assert rec["project"]["feasibility"] == "条件具备。"
+    assert entries(rec, "project.basis", "suspect_value")
+
+
 def test_a_label_matched_by_its_core_term_is_flagged():
     t = table([["项目计划开始时间", "2020-01-01", "联系电话号码", "54145530"]])
     rec = run([t])

@@ -23,6 +23,7 @@ _UNREAD_SHOWN = 80  # characters of unread text quoted in the review entry
 
 def account(st: State) -> None:
     _leftover_spans(st)
+    _embedded_labels(st)
     _suspect_values(st)
     _shared_spans(st)
     _tables_to_extra(st)
@@ -106,6 +107,59 @@ def labeled_pairs(text: str) -> list[tuple[str, str]]:
 # text of a neighbouring cell (free text and project names may name anything)
 _SHORT_FIELDS = ("project.department", "project.implementer", "project.manager", "project.contact",
                  "project.phone", "project.nature", "project.start_date", "project.end_date")
+
+
+_ENUM = r"(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）、.．]?)?"
+
+
+def _embedded_labels(st: State) -> None:
+    """A text value with another field's label and a colon printed inside it,
+    after a sentence or at a line start (`《…》。可行性：县乡村…`: two sub-fields
+    that a word processor ran into one cell). When that field has no value the
+    value is split there (flagged when words precede the label: 项目实施的可行性),
+    else the value is suspect."""
+    t = st.ctx.t
+    specs = {s.key: s for f in t.fields for s in f.walk() if s.key and (s.type in (None, "text"))}
+    by_label: dict[str, str] = {}
+    for key, spec in specs.items():
+        for lab in spec.labels:
+            if len(normalize_label(lab)) >= 2:
+                by_label.setdefault(lab, key)
+    if not by_label:
+        return
+    alt = "|".join(r"\s*".join(map(re.escape, lab)) for lab in sorted(by_label, key=len, reverse=True))
+    rx = re.compile(rf"(?:^|(?<=[。；;！!？?\n]))\s*{_ENUM}\s*([\u4e00-\u9fff]{{0,6}}?)({alt})\s*[：:]")
+    todo = list(st.out.fields)
+    while todo:
+        key = todo.pop(0)
+        raw = st.out.fields[key]
+        if key not in specs or not raw.text.strip():
+            continue
+        for m in rx.finditer(raw.text):
+            if not raw.text[:m.start()].strip():
+                continue  # the value begins with a label: _suspect_values names it
+            other = by_label.get(next((lab for lab in by_label if normalize_label(lab) ==
+                                       normalize_label(m.group(2))), ""), "")
+            if not other or other == key:
+                continue
+            target = st.out.fields.get(other)
+            if target is not None and target.text.strip():
+                st.out.findings.flag(key, "suspect_value", f"the value holds the label '{m.group(2)}' and a "
+                                     "colon, and that field has a value of its own", where=raw)
+                break
+            head, rest = raw.text[:m.start()].rstrip(), raw.text[m.end():].strip()
+            printed = (m.group(1) + m.group(2)).strip()
+            raw.text = head
+            new = Raw(rest, raw.page, raw.bbox, raw.confidence, raw.method, label_score=raw.label_score,
+                      flags=list(raw.flags), label=printed, rule="inline-split", sources=list(raw.sources))
+            st.out.fields[other] = new
+            st.out.specs[other] = specs[other]
+            st.out.found_labels.add(other)
+            if m.group(1):
+                st.out.findings.flag(other, "suspect_value", f"split from {key} at '{printed}：' (words before "
+                                     f"the label '{m.group(2)}')", where=new)
+            todo.append(other)  # the rest may hold more
+            break
 
 
 def _suspect_values(st: State) -> None:
