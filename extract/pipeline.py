@@ -17,6 +17,8 @@ from .document import Document, Options, open_document
 from .layout import PageLayout
 from .mapping import Segment, detect_variant, lookalike, map_segment, split_declarations, stream, title_part
 from .record import build_record, validate
+from .review import covers
+from .settings import DEFAULT as DEFAULT_SETTINGS
 from .template import Template, load_templates
 
 try:
@@ -144,7 +146,24 @@ def _record(seg: Segment, tpl: Template, score: float, scores: dict, lookalike_w
     rec["provenance"] = prov
     rec["warnings"] = f.warnings
     rec["review"] = f.as_list()
+    _doubted(prov, rec["review"])
     return rec
+
+
+_DOUBTS = {"low_confidence", "disagreement", "suspect_value", "check_failed", "not_normalized", "template_mismatch"}
+
+
+def _doubted(prov: dict, review: list[dict]) -> None:
+    """The confidence of a value a review entry names is at most
+    `ReviewSettings.flagged_at_most`: the record's confidence and its review
+    list never disagree (a field in review is never 'sure')."""
+    cap = DEFAULT_SETTINGS.review.flagged_at_most
+    for e in review:
+        if e["reason"] not in _DOUBTS:
+            continue
+        for path, p in prov.items():
+            if p.get("confidence", 0) > cap and covers(e["path"], e["reason"], path):
+                p["confidence"] = cap
 
 
 def _reread(rec: dict, alternatives: dict, tpl: Template, f, prov: dict) -> None:

@@ -3,6 +3,8 @@ confidence, and validation against schema.json."""
 
 from __future__ import annotations
 
+import re
+
 from functools import lru_cache
 
 from . import contract, errors
@@ -58,6 +60,7 @@ class Builder:
         self.prov: dict[str, dict] = {}
         self.f = mapped.findings  # review entries and warnings, written together
         self.unit = None
+        self._boxes_printed = False  # the table being built prints ☐/☑ boxes in its stage cells
 
     # --------------------------------------------------------------- helpers
     def _prov(self, path: str, raw: Raw, confidence: float | None = None) -> None:
@@ -192,6 +195,8 @@ class Builder:
             if spec.to_extra:
                 continue  # its columns are in extra (the accounting pass put them there)
             rows = self.m.rows.get(spec.key, [])
+            self._boxes_printed = any(_BOX.search(raw.text) for row in rows for k, raw in row.items()
+                                      if k.startswith("stages."))
             out = []
             for i, row in enumerate(rows):
                 out.append(self._row(spec, i, row))
@@ -223,6 +228,12 @@ class Builder:
                         continue
                     self.f.carry(path, raw.flags, where=raw)
                     stages[st.key] = bool(stage_ticked(raw.text))
+                    if _glyph_only_mark(raw):
+                        self.f.flag(path, "low_confidence", "the mark was told from a box glyph the recognizer "
+                                    "read, not from the box's pixels", where=raw)
+                    elif self._boxes_printed and _no_mark_read(raw):
+                        self.f.flag(path, "low_confidence", "no box was read in this stage cell, while the "
+                                    "table prints boxes: the mark was not seen", where=raw)
                     self._prov(path, raw)
                 out[col.key] = stages
                 continue
@@ -304,3 +315,23 @@ def validate(record: dict) -> None:
     if problems:
         lines = [f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in problems[:10]]
         raise errors.InvalidRecord("; ".join(lines))
+
+
+_BOX = re.compile(r"[☐□☑☒■▣口]")
+
+
+def _no_mark_read(raw: Raw) -> bool:
+    """An OCR'd stage cell with neither a box glyph in its text nor a mark
+    found in its pixels."""
+    return raw.method.startswith("ocr") and "pixels" not in raw.method and not _BOX.search(raw.text) \
+        and not any(c in raw.text for c in "√✓✔") and bool(re.search(r"[\u4e00-\u9fff]", raw.text))
+
+
+def _glyph_only_mark(raw: Raw) -> bool:
+    """A stage read by OCR whose state rests on a box glyph (☐ ☑ 口) the
+    recognizer put in the text, with no box found in the pixels: at 150 dpi a
+    tick inside a 2 mm box is a few pixels, and the recognizer's confidence
+    is the line's, not the mark's."""
+    if not raw.method.startswith("ocr") or "pixels" in raw.method:
+        return False
+    return bool(_BOX.search(raw.text))

@@ -209,8 +209,12 @@ class ReviewSettings(_Checked):
     #: at least `sure_share_right` must be right (bench prints the table)
     sure: float = 0.90
     sure_share_right: float = 0.995
+    #: a value a review entry names (low confidence, disagreement, suspect,
+    #: failed check) is not sure, whatever its reading said: its provenance
+    #: confidence is at most this
+    flagged_at_most: float = 0.50
 
-    _RANGES = {"review_below": (0, 1), "sure": (0, 1), "sure_share_right": (0, 1)}
+    _RANGES = {"review_below": (0, 1), "sure": (0, 1), "sure_share_right": (0, 1), "flagged_at_most": (0, 1)}
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,8 @@ def test_a_label_matched_by_its_core_term_is_flagged():
     rec = run([t])
     assert rec["project"]["start_date"] == "2020-01-01"
     assert entries(rec, "project.start_date", "low_confidence")
+    # a value in review is never 'sure': its confidence agrees with the review list
+    assert rec["provenance"]["project.start_date"]["confidence"] <= 0.5
     assert rec["project"]["phone"] == "54145530" and entries(rec, "project.phone", "low_confidence")
 
 
@@ -194,3 +196,25 @@ def test_an_amount_that_breaks_a_check_is_read_again():
     (e,) = entries(rec, "funding.fiscal_appropriation", "disagreement")
     assert [r["text"] for r in e["reads"]] == ["346000.00", "846000"]
     assert all(c["passed"] for c in rec["checks"] if c["id"] == "current_year_parts")
+
+
+def test_a_stage_mark_the_scan_did_not_show_is_flagged():
+    # OCR of a 150-dpi scan: two cells kept their box glyph, one lost it (the
+    # recognizer read the label only), one has the box only as a glyph it read
+    t = table([
+        [("制度保障", 1, 2), ("文件名称", 1, 2), ("具体措施", 1, 2), ("保障阶段", 3)],
+        [None, None, None, "", "", ""],
+        ["项目管理制度", "档案制度", "制度健全", "☑立项和计划阶段", "实施阶段", "口收尾和完成阶段"],
+    ], method="ocr:rapidocr", confidence=0.98)
+    rec = run([t])
+    assert rec["safeguards"][0]["stages"] == {"planning": True, "implementation": False, "completion": False}
+    assert entries(rec, "safeguards[0].stages.implementation", "low_confidence")  # no box seen at all
+    assert entries(rec, "safeguards[0].stages.completion", "low_confidence")  # a glyph, not pixels
+    assert rec["provenance"]["safeguards[0].stages.implementation"]["confidence"] <= 0.5
+    # read from the text layer, a stage without a box is simply not ticked
+    t = table([
+        [("制度保障", 1, 2), ("文件名称", 1, 2), ("具体措施", 1, 2), ("保障阶段", 3)],
+        [None, None, None, "", "", ""],
+        ["项目管理制度", "档案制度", "制度健全", "☑立项和计划阶段", "实施阶段", "☐收尾和完成阶段"],
+    ])
+    assert not [e for e in run([t])["review"] if "stages" in (e["path"] or "")]
