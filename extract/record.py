@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from . import contract, errors
 from .mapping import Mapped, Raw
+from .settings import DEFAULT as DEFAULT_SETTINGS
 from .normalize import (
     clean_text,
     has_marks,
@@ -26,7 +27,6 @@ from .normalize import (
 from .template import FieldSpec, TableSpec
 
 SCHEMA_PATH = contract.SCHEMA_PATH
-REVIEW_BELOW = 0.80  # fields less certain than this are listed for review
 
 # the record's keys, from the contract (extract/schema.json, read by extract/contract.py)
 PROJECT_KEYS = contract.part_keys("project")
@@ -73,7 +73,11 @@ class Builder:
         }
         if raw.label:
             self.prov[path]["label"] = raw.label.strip()
-        if conf < REVIEW_BELOW:
+        odd = _odd_chars(raw.text) if raw.method.startswith("ocr") else ""
+        if odd and conf >= DEFAULT_SETTINGS.review.review_below:
+            self.f.flag(path, "low_confidence", f"the reading holds '{odd}', which these forms do not print",
+                        where=raw)
+        if conf < DEFAULT_SETTINGS.review.review_below:
             self.f.flag(path, "low_confidence", f"confidence {conf:.2f}", where=raw,
                         warning=f"{path}: low confidence {conf:.2f}, needs review")
 
@@ -189,6 +193,9 @@ class Builder:
             self.rec[section][name] = value
             if value is not None:
                 self._prov(path, raw)
+            elif raw.text.strip() and (path != key or end is not None):
+                self.f.flag(path, "not_normalized", f"the printed range '{raw.text.strip()[:40]}' gives no "
+                            f"{'end' if path != key else 'start'} date", where=raw)
 
     def tables(self) -> None:
         for spec in self.m.template.tables:
@@ -271,10 +278,18 @@ class Builder:
         values in row order."""
         money = self.m.template.money_words
         out = {}
+        below = DEFAULT_SETTINGS.review.review_below
         for label, val in self.m.extra.items():
+            path = f"extra.{label}"
             if isinstance(val, list):
                 out[label] = [clean_text(r.text) or None if r is not None else None for r in val]
+                weak = [r for r in val if r is not None and r.text.strip() and r.confidence * r.label_score < below]
+                if weak:  # the column's entry covers each of its values
+                    self.f.flag(path, "low_confidence", f"{len(weak)} of its values read with confidence "
+                                f"{min(r.confidence * r.label_score for r in weak):.2f} or more", where=weak[0])
                 continue
+            if val.text.strip() and val.confidence * val.label_score < below:
+                self.f.flag(path, "low_confidence", f"confidence {val.confidence * val.label_score:.2f}", where=val)
             if val.options or has_marks(val.text):
                 ticked = ticked_words(val.text, val.options)
                 if ticked is not None:
@@ -284,6 +299,9 @@ class Builder:
             amount = None
             if val.amount or any(w in label for w in money):
                 amount = parse_amount(val.text, val.unit or self.unit)
+                if amount is None and re.search(r"\d", val.text) and not _placeholder(val.text):
+                    self.f.flag(path, "not_normalized", f"'{val.text.strip()}' is not a readable amount; "
+                                "kept as printed", where=val)
             out[label] = amount if amount is not None else clean_text(val.text)
             self.f.carry(f"extra.{label}", val.flags, where=val)
         self.rec["extra"] = out
@@ -318,6 +336,15 @@ def validate(record: dict) -> None:
 
 
 _BOX = re.compile(r"[☐□☑☒■▣口]")
+# what a declaration prints: CJK text and punctuation, ASCII, full-width forms,
+# and the signs of targets and amounts; a recognizer's other output (• à ¢ ß…)
+# is a speck or a misread
+_ODD = re.compile(r"[^\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef\x20-\x7e\s"
+                  r"¥≥≤＞＜>=<±×÷%‰℃°·—–―…‘’“”《》〈〉【】〔〕、。，；：？！（）Ⅰ-Ⅻ☐□☑☒■▣√✓✔㎡㎞ⅰ-ⅹ①-⑳]")
+
+
+def _odd_chars(text: str) -> str:
+    return "".join(dict.fromkeys(_ODD.findall(text or "")))
 
 
 def _no_mark_read(raw: Raw) -> bool:

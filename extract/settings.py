@@ -204,7 +204,7 @@ class ReviewSettings(_Checked):
     """When a value goes to review (read by the record builder)."""
 
     #: a field whose confidence is below this gets a low_confidence entry
-    review_below: float = 0.80
+    review_below: float = 0.90
     #: the level the calibration is held to: of the fields at or above it,
     #: at least `sure_share_right` must be right (bench prints the table)
     sure: float = 0.90

@@ -218,3 +218,39 @@ def test_a_stage_mark_the_scan_did_not_show_is_flagged():
         ["项目管理制度", "档案制度", "制度健全", "☑立项和计划阶段", "实施阶段", "☐收尾和完成阶段"],
     ])
     assert not [e for e in run([t])["review"] if "stages" in (e["path"] or "")]
+
+
+def test_what_a_scan_left_unsure_outside_the_fields_is_named():
+    # OCR'd cells: an extra label with a weak value, an extra amount that is no number,
+    # the budget table without its 金额合计 row, a value that is the tail of a wrapped label
+    t = table([
+        ["项目构成", ("的详细描述", 5)],
+        ["项目名称", "项目内容", "项目明细", "明细金额", "单价", "依据"],
+        ["绿化养护", "日常养护", "乔木", "1000", "10", "定额"],
+    ], top=300, method="ocr:rapidocr", confidence=0.97)
+    weak = table([["项目名称", "某项目"], ["自有资金", "1286.56.à)"], ["实施计划", "春季学期按在校学生"]], top=20,
+                 method="ocr:rapidocr", confidence=0.6)
+    rec = run([weak, t])
+    assert entries(rec, "composition", "suspect_value")
+    assert entries(rec, "budget_total", "not_found")
+    assert entries(run([table([["项目构成", "某"]])]), "budget_total", "not_found")  # no table at all
+    assert rec["extra"]["自有资金"] == "1286.56.à)" and entries(rec, "extra.自有资金", "not_normalized")
+    assert entries(rec, "extra.实施计划", "low_confidence")
+
+
+def test_a_range_that_does_not_read_names_both_ends():
+    tpl = TPLS["ministry-county"]
+    rec = run([table([["项目起止时间", "2024年1月1日至 ——"]], method="ocr:rapidocr", confidence=0.97)], tpl)
+    assert rec["project"]["start_date"] is None and rec["project"]["end_date"] is None
+    assert entries(rec, "project.start_date", "not_normalized")
+    assert entries(rec, "project.end_date", "not_normalized")  # the end has no label of its own
+
+
+def test_a_reading_with_a_character_no_form_prints_is_flagged():
+    t = table([["项目名称", "河道整治•"], ["项目负责人", "张伟"]], method="ocr:rapidocr", confidence=0.97)
+    rec = run([t])
+    assert rec["project"]["name"] == "河道整治•"
+    assert entries(rec, "project.name", "low_confidence")
+    assert not entries(rec, "project.manager")  # ordinary print is not
+    # the same in a text layer is what the PDF says: not a misread
+    assert not entries(run([table([["项目名称", "河道整治•"]])]), "project.name")

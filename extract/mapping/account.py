@@ -191,6 +191,18 @@ def _suspect_values(st: State) -> None:
         if lab and key in ("filing_unit", "project_name"):
             st.out.findings.flag(f"form.{key}" if key == "filing_unit" else "project.name", "suspect_value",
                                  f"the value '{raw.text.strip()[:40]}' holds the label '{lab}'", where=raw)
+    # a value that is only a piece of a label (主体活动…和对应产出的详细描述 wrapped
+    # over two lines: its second line read as the value)
+    every = {normalize_label(x) for f in st.ctx.t.fields for sp in f.walk() for x in sp.labels}
+    for key, raw in st.out.fields.items():
+        flat = normalize_label(raw.text)
+        if key in flagged or len(flat) < 3 or "[]" in key:
+            continue
+        lab = next((lab for lab in every if flat in lab and flat != lab), None)
+        if lab:
+            st.out.findings.flag(key, "suspect_value", f"the value '{raw.text.strip()[:40]}' is a piece of the "
+                                 f"label '{lab}'", where=raw)
+            flagged.add(key)
     # a value that begins with its own label (the scan merged label and value), or
     # with another label and a colon (a neighbour's label and value)
     long_labels = [lab for lab in labels if len(lab) >= 4]
@@ -292,6 +304,9 @@ def _tables(st: State) -> None:
     for spec in t.tables:
         rows = out.rows.get(spec.key) or []
         if not rows:
+            if spec.total and not spec.optional and spec.total.key not in out.totals:
+                out.findings.flag(spec.total.key, "not_found", "neither the table nor its total row was found",
+                                  warning=False)
             continue
         ocr = any(r.method.startswith("ocr") for row in rows for r in row.values())
         for col in spec.columns:
