@@ -254,3 +254,31 @@ def test_a_reading_with_a_character_no_form_prints_is_flagged():
     assert not entries(rec, "project.manager")  # ordinary print is not
     # the same in a text layer is what the PDF says: not a misread
     assert not entries(run([table([["项目名称", "河道整治•"]])]), "project.name")
+
+
+def test_a_printed_table_whose_rows_were_all_lost_names_the_list():
+    tpl = TPLS["ministry-county"]
+    long_ = table([
+        ["一级指标", "二级指标", "指标内容", "指标值", "备注"],
+        ["产出指标", "数量指标", "培训人次", "600人次", ""],
+    ], top=120)
+    rec = run([line("长期绩效指标", 100), long_], tpl)  # the 年度 table of the form was not read
+    assert [e["detail"] for e in entries(rec, "indicators", "not_found")] == [
+        "no rows under the heading 年度绩效指标: that table was not read"]
+    annual = table([["一级指标", "二级指标", "指标内容", "指标值", "备注"],
+                    ["产出指标", "数量指标", "年度培训", "300人次", ""]], top=400)
+    assert not entries(run([line("长期绩效指标", 100), long_, line("年度绩效指标", 380), annual], tpl),
+                       "indicators", "not_found")
+
+
+def test_a_value_holding_a_neighbouring_cells_header_is_suspect():
+    t = table([
+        ["需要说明的其他问题", ("无√文件名称具体措施保障阶段", 5)],
+        [("制度保障", 1, 2), ("文件名称", 1, 2), ("具体措施", 1, 2), ("保障阶段", 3)],
+        [None, None, None, "立项和计划阶段", "实施阶段", "收尾和完成阶段"],
+        ["项目管理制度", "档案制度", "考评结果与补贴挂钩立项和计划阶段√", "√", "", "√"],
+    ], method="ocr:rapidocr", confidence=0.97)
+    rec = run([t])
+    assert entries(rec, "project.other_issues", "suspect_value")
+    assert entries(rec, "safeguards[0].measures", "suspect_value")
+    assert not entries(rec, "safeguards[0].documents", "suspect_value")

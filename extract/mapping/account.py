@@ -191,6 +191,31 @@ def _suspect_values(st: State) -> None:
         if lab and key in ("filing_unit", "project_name"):
             st.out.findings.flag(f"form.{key}" if key == "filing_unit" else "project.name", "suspect_value",
                                  f"the value '{raw.text.strip()[:40]}' holds the label '{lab}'", where=raw)
+    # a value holding a table's column headers or stage names (无√文件名称具体措施,
+    # 考评结果与运营补贴挂钩立项和计划阶段√): the text of neighbouring cells
+    heads: dict[str, set[str]] = {}  # header label → the columns it heads ("" for stage names)
+    for spec in st.ctx.t.tables:
+        for col in spec.columns:
+            for lab in col.labels:
+                if len(normalize_label(lab)) >= 4:
+                    heads.setdefault(normalize_label(lab), set()).add(f"{spec.key}.{col.key}")
+            for stage in col.stages:
+                for lab in stage.labels:
+                    if len(normalize_label(lab)) >= 4:
+                        heads.setdefault(normalize_label(lab), set()).add("")
+    cells = [(k, raw, k) for k, raw in st.out.fields.items() if k not in flagged]
+    for key, rows in st.out.rows.items():
+        for i, row in enumerate(rows):
+            cells += [(f"{key}[{i}].{c}", raw, f"{key}.{c}") for c, raw in row.items()
+                      if c != "table" and not c.startswith("stages.") and raw is not None]
+    for path, raw, column in cells:
+        flat = normalize_label(raw.text)
+        lab = next((lab for lab, cols in heads.items() if lab in flat and flat != lab and column not in cols),
+                   None)
+        if lab:
+            st.out.findings.flag(path, "suspect_value", f"the value '{raw.text.strip()[:40]}' holds the header "
+                                 f"'{lab}' of a neighbouring cell", where=raw)
+            flagged.add(path)
     # a value that is only a piece of a label (主体活动…和对应产出的详细描述 wrapped
     # over two lines: its second line read as the value)
     every = {normalize_label(x) for f in st.ctx.t.fields for sp in f.walk() for x in sp.labels}
@@ -329,6 +354,14 @@ def _tables(st: State) -> None:
                 if "table" not in row:
                     out.findings.flag(f"{spec.key}[{i}].table", "not_found",
                                       "no table heading was read over this row", warning=False)
+            # each printed table the form has (长期 / 年度绩效指标) gave rows: a table
+            # whose rows are all lost names its list (the rows the record lacks)
+            seen = {normalize_label(row["table"].text) for row in rows if "table" in row}
+            for heading in spec.heading:
+                h = normalize_label(heading)
+                if seen and not any(h in x or x in h for x in seen if x):
+                    out.findings.flag(spec.key, "not_found", f"no rows under the heading {heading}: that "
+                                      "table was not read", warning=f"{spec.key}: no rows under {heading}")
         if spec.total and spec.total.key not in out.totals:
             out.findings.flag(spec.total.key, "not_found", "the table's total row was not found")
             out.findings.flag(spec.key, "not_found", "the table ends without its total row: rows may be "
