@@ -282,3 +282,10 @@ def test_a_value_holding_a_neighbouring_cells_header_is_suspect():
     assert entries(rec, "project.other_issues", "suspect_value")
     assert entries(rec, "safeguards[0].measures", "suspect_value")
     assert not entries(rec, "safeguards[0].documents", "suspect_value")
+
+
+def test_the_filing_unit_printed_as_a_label_cell_is_the_header_item():
+    t = table([["填报单位 （盖章）", "上海市黄浦区房屋管理局"], ["项目名称", ("某项目", 1)]])
+    rec = run([t], TPLS["sh-district-2026"])
+    assert rec["form"]["filing_unit"] == "上海市黄浦区房屋管理局"
+    assert "填报单位" not in rec["extra"]

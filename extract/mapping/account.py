@@ -22,6 +22,7 @@ _UNREAD_SHOWN = 80  # characters of unread text quoted in the review entry
 
 
 def account(st: State) -> None:
+    _header_in_extra(st)
     _leftover_spans(st)
     _embedded_labels(st)
     _suspect_values(st)
@@ -32,6 +33,18 @@ def account(st: State) -> None:
     _expected_header(st)
     _tables(st)
     st.out.coverage = st.ledger.coverage()
+
+
+def _header_in_extra(st: State) -> None:
+    """A form header item (填报单位) printed as a label cell of a table instead
+    of a free line went to extra as an unknown label: it is the header item."""
+    labels = {normalize_label(lab): key for key, labs in st.ctx.t.header.items() for lab in labs}
+    for label in list(st.out.extra):
+        raw = st.out.extra[label]
+        key = labels.get(normalize_label(label))
+        if isinstance(raw, Raw) and key == "filing_unit" and key not in st.out.header:
+            st.out.header[key] = raw
+            del st.out.extra[label]
 
 
 def _names_of_the_form(st: State) -> None:
