@@ -149,6 +149,8 @@ class Document:
                         raise errors.TooLarge(f"{len(chars):,} characters in the text layer, more than "
                                               f"a form page holds ({MAX_PAGE_CHARS:,}); page skipped")
                     kind, why = ("image", "OCR forced") if self.options.force_ocr else triage(chars)
+                    if kind == "image" and not self.options.force_ocr and _nothing_drawn(page):
+                        kind = "text"  # (nearly) no text and nothing else on it: no OCR can find more
                     if kind == "text":
                         layout = page_layout(page, i)
                     else:
@@ -227,6 +229,15 @@ class Document:
                 self.info.append(PageInfo(i, "image", "; ".join(layout.warnings)))
                 _notify("done", i, self.n_pages)
                 yield layout
+
+
+def _nothing_drawn(page) -> bool:
+    """A PDF page with no image and no vector graphics (rules, curves, boxes):
+    what its text layer holds is all it prints (a blank page, 第 3 页 alone)."""
+    try:
+        return not (page.images or page.rects or page.lines or page.curves)
+    except Exception:
+        return False
 
 
 # a ShenbaoError about one page only: that page is skipped, the rest is read

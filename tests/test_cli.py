@@ -95,8 +95,10 @@ def test_config_file_is_found_typed_and_applied(tmp_path, declaration):
     import pypdfium2 as pdfium
 
     scan = tmp_path / "blank.pdf"
+    from _pdfs import add_drawn_page
+
     doc = pdfium.PdfDocument.new()
-    doc.new_page(200, 200)
+    add_drawn_page(doc, 200, 200)
     doc.save(str(scan))
     doc.close()
     p = cli("extract", str(scan), "-o", str(tmp_path / "o"), cwd=tmp_path)

@@ -526,18 +526,34 @@ def test_declaration_with_pages_dropped(tmp_path, valid_pdf):
 
 
 def test_huge_pdf_page_not_rendered(tmp_path, valid_pdf, monkeypatch):
-    """A 200-inch blank page (no text layer: it would go to OCR) is 3.6 Gpx at
-    300 dpi: refused by the pixel limit before rendering, as one bad page."""
+    """A 200-inch page with a drawing and no text layer (it would go to OCR)
+    is 3.6 Gpx at 300 dpi: refused by the pixel limit before rendering, as
+    one bad page."""
     import pypdfium2 as pdfium
+    from _pdfs import add_drawn_page
 
     doc = pdfium.PdfDocument(str(valid_pdf))
-    doc.new_page(14_400, 14_400)
+    add_drawn_page(doc, 14_400, 14_400)
     doc.save(str(tmp_path / "poster.pdf"))
     doc.close()
     monkeypatch.setattr(pdfium.PdfPage, "render", lambda *a, **kw: pytest.fail("rendered"))
     (rec,) = extract_file(tmp_path / "poster.pdf")
     assert rec["source"]["page_kinds"] == {"text": [1, 2, 3], "error": [4]}
     assert any(w.startswith("page 4: unreadable") and "60000×60000" in w for w in rec["warnings"])
+
+
+def test_a_page_with_nothing_drawn_is_not_sent_to_ocr(tmp_path, valid_pdf, monkeypatch):
+    """A blank page (a word processor's page break; 第 3 页 alone) holds
+    nothing an OCR pass could read: it is taken as the (empty) text page it is."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(valid_pdf))
+    doc.new_page(595, 842)
+    doc.save(str(tmp_path / "blank.pdf"))
+    doc.close()
+    monkeypatch.setattr(pdfium.PdfPage, "render", lambda *a, **kw: pytest.fail("rendered"))
+    (rec,) = extract_file(tmp_path / "blank.pdf")
+    assert rec["source"]["page_kinds"] == {"text": [1, 2, 3, 4]}
 
 
 # ------------------------------------------------------------------ library exceptions → E_CORRUPT

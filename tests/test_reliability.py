@@ -78,9 +78,11 @@ def with_blank_pages(declaration, tmp_path_factory) -> Path:
     import pypdfium2 as pdfium
 
     out = tmp_path_factory.mktemp("blank") / "decl+2.pdf"
+    from _pdfs import add_drawn_page
+
     doc = pdfium.PdfDocument(str(declaration))
-    doc.new_page(200, 200)
-    doc.new_page(200, 200)
+    add_drawn_page(doc, 200, 200)
+    add_drawn_page(doc, 200, 200)
     doc.save(str(out))
     doc.close()
     return out
@@ -667,8 +669,10 @@ def test_huge_mediabox_is_too_large(tmp_path):
 
     from extract.pipeline import extract_file
 
+    from _pdfs import add_drawn_page
+
     doc = pdfium.PdfDocument.new()
-    doc.new_page(14_400, 14_400)  # 200 inches: 3.6 Gpx at 300 dpi
+    add_drawn_page(doc, 14_400, 14_400)  # 200 inches: 3.6 Gpx at 300 dpi
     doc.save(str(tmp_path / "poster.pdf"))
     doc.close()
     with pytest.raises(errors.ShenbaoError) as info:
