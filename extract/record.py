@@ -207,6 +207,7 @@ class Builder:
             out = []
             for i, row in enumerate(rows):
                 out.append(self._row(spec, i, row))
+            self._no_mark_at_all(spec, rows, out)
             if spec.key in self.rec:
                 self.rec[spec.key] = out
             if spec.total:
@@ -215,6 +216,22 @@ class Builder:
                     path = spec.total.key
                     self.rec[path] = self._amount(path, raw, self.unit)
                     self._prov(path, raw)
+
+    def _no_mark_at_all(self, spec: TableSpec, rows: list[dict[str, Raw]], out: list[dict]) -> None:
+        """A scanned stage table where not one stage of any row reads ticked:
+        no declaration plans its safeguards for no stage, the marks were lost."""
+        for col in spec.columns:
+            if col.type != "stages" or not out:
+                continue
+            values = [v for r in out for v in (r.get(col.key) or {}).values() if v is not None]
+            raws = [raw for row in rows for k, raw in row.items() if k.startswith("stages.")]
+            if len(values) >= 2 and not any(values) and any(r.method.startswith("ocr") for r in raws):
+                for i, r in enumerate(out):
+                    for stage, v in (r.get(col.key) or {}).items():
+                        if v is False:
+                            raw = rows[i].get(f"stages.{stage}")
+                            self.f.flag(f"{spec.key}[{i}].{col.key}.{stage}", "low_confidence",
+                                        "no stage of the table reads ticked: the marks may be lost", where=raw)
 
     def _row(self, spec: TableSpec, i: int, row: dict[str, Raw]) -> dict:
         keys = ROW_KEYS.get(spec.key, [c.key for c in spec.columns])

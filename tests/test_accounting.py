@@ -289,3 +289,25 @@ def test_the_filing_unit_printed_as_a_label_cell_is_the_header_item():
     rec = run([t], TPLS["sh-district-2026"])
     assert rec["form"]["filing_unit"] == "上海市黄浦区房屋管理局"
     assert "填报单位" not in rec["extra"]
+
+
+def test_a_scanned_stage_table_with_no_tick_at_all_is_flagged():
+    rows = [[("制度保障", 1, 2), ("文件名称", 1, 2), ("具体措施", 1, 2), ("保障阶段", 3)],
+            [None, None, None, "立项和计划阶段", "实施阶段", "收尾和完成阶段"],
+            ["项目管理制度", "档案制度", "制度健全", "", "", ""],
+            ["财务管理制度", "财务办法", "专款专用", "", "", ""]]
+    rec = run([table(rows, method="ocr:rapidocr", confidence=0.98)])
+    assert all(v is False for r in rec["safeguards"] for v in r["stages"].values())
+    assert entries(rec, "safeguards[1].stages.completion", "low_confidence")
+    # one tick read: the blanks are blanks
+    rows[2][3] = "√"
+    assert not [e for e in run([table(rows, method="ocr:rapidocr", confidence=0.98)])["review"]
+                if "stages" in (e["path"] or "")]
+
+
+def test_a_cell_holding_its_own_header_twice_is_suspect():
+    t = table([
+        ["一级目标", "二级目标", "三级目标", "目标值", "备注"],
+        ["产出目标", "数量", "完成培训", "63人", "备注备注"],
+    ], method="ocr:rapidocr", confidence=0.97)
+    assert entries(run([t]), "indicators[0].note", "suspect_value")

@@ -25,6 +25,8 @@ from extract.ocr.textfix import repair, repair_page
     ("国卫疾控发[2018]13号", "国卫疾控发〔2018〕13号"),
     ("杭财教（2013）1156号", "杭财教〔2013〕1156号"),
     ("第[2018]号文", "第[2018]号文"),
+    ("川残联发2015 26号", "川残联发〔2015〕26号"),  # brackets lost, their gap left
+    ("共2015 26人", "共2015 26人"),
     # an em dash between the parts of a range read as 一
     ("2024年9月一10月", "2024年9月—10月"),
     ("2022一2026年", "2022—2026年"),

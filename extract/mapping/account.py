@@ -210,7 +210,7 @@ def _suspect_values(st: State) -> None:
     for spec in st.ctx.t.tables:
         for col in spec.columns:
             for lab in col.labels:
-                if len(normalize_label(lab)) >= 4:
+                if len(normalize_label(lab)) >= 2:
                     heads.setdefault(normalize_label(lab), set()).add(f"{spec.key}.{col.key}")
             for stage in col.stages:
                 for lab in stage.labels:
@@ -223,8 +223,9 @@ def _suspect_values(st: State) -> None:
                       if c != "table" and not c.startswith("stages.") and raw is not None]
     for path, raw, column in cells:
         flat = normalize_label(raw.text)
-        lab = next((lab for lab, cols in heads.items() if lab in flat and flat != lab and column not in cols),
-                   None)
+        lab = next((lab for lab, cols in heads.items() if lab in flat and
+                    (column not in cols and flat != lab and len(lab) >= 4
+                     or column in cols and flat in (lab, lab * 2))), None)
         if lab:
             st.out.findings.flag(path, "suspect_value", f"the value '{raw.text.strip()[:40]}' holds the header "
                                  f"'{lab}' of a neighbouring cell", where=raw)
@@ -310,7 +311,8 @@ def _expected(st: State) -> None:
         raw = out.fields.get(path)
         spec = out.specs.get(path)
         if path in out.found_labels or raw is not None:
-            if raw is not None and not raw.text.strip() and spec is not None and spec.type != "choice" \
+            if raw is not None and not raw.text.strip() and spec is not None \
+                    and (spec.type != "choice" or raw.method.startswith("ocr")) \
                     and path != getattr(spec, "end_key", None):
                 out.findings.flag(path, "not_found", "its label is printed, but no value was read", where=raw)
             continue
