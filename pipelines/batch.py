@@ -61,6 +61,7 @@ import os
 import re
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
@@ -194,59 +195,65 @@ def run_batch(indir, outdir, jobs: int | None = None, timeout: float = 600,
     (pipelines/progress.py)."""
     indir, outdir = Path(indir), Path(outdir)
     options = with_cache(options or Options(), outdir, cache)
+    with _held(outdir, wait, "batch") as (manifest, writer, summary):
+        inputs, unreadable = [], []
+        for rel in find_inputs(indir, outdir, follow_symlinks, summary.not_followed):
+            summary.found += 1
+            inp = Input(rel, indir / rel)
+            try:
+                hash_input(inp)
+            except OSError as exc:
+                unreadable.append((Job(inp, output_stem(rel)), failure(
+                    errors.UnsupportedFile.code, f"cannot read {printable(rel)}: {exc.strerror or exc}")))
+                continue
+            inputs.append(inp)
+        rec = reconcile(manifest.state, inputs)
+        for e, reason in rec.stale:
+            manifest.mark_stale(e, reason)
+            summary.stale += len(e.get("records") or [])
+        limit_failed = _limit_failures(manifest.entries) if retry_partial else set()
+        todo_inputs: list[tuple[Input, dict | None]] = []
+        for i, inp in enumerate(inputs):
+            doc = rec.continues.get(i)
+            if doc is not None and doc.get("status") == OK:
+                summary.skipped += 1
+                if i in rec.moved:
+                    _moved(writer.out, manifest, doc, inp)
+                    summary.moved += 1
+                continue
+            if doc is None and i in rec.copies:
+                summary.skipped += 1
+                continue
+            if retry_partial and doc is None and (inp.key, inp.sha256) not in limit_failed:
+                summary.skipped += 1  # left for a plain run
+                continue
+            todo_inputs.append((inp, doc))
+        # stems: a document read again keeps its names; new ones get names nobody holds
+        fixed = {inp.rel: stem_of(doc) for inp, doc in todo_inputs if doc is not None and stem_of(doc)}
+        taken = (writer.state.known | writer.on_disk) - {n.casefold() for inp, doc in todo_inputs
+                                                         if doc is not None for n in doc.get("records") or []}
+        stems = assign_stems([inp.rel for inp, doc in todo_inputs if inp.rel not in fixed], sorted(taken))
+        todo = [Job(inp, fixed.get(inp.rel) or stems[inp.rel], doc, base=output_stem(inp.rel))
+                for inp, doc in todo_inputs]
+
+        _run(todo, unreadable, writer, summary, progress, jobs, task, options, timeout, max_memory_mb,
+             setup, ray_address)
+    return summary
+
+
+@contextmanager
+def _held(outdir: Path, wait: float, command: str):
+    """OUTDIR held for one run: its manifest, a writer, the run's summary (timed)."""
     t0 = time.perf_counter()
     summary = Summary()
     with Outdir.open(outdir, wait=wait) as out:
         manifest = Manifest(outdir / MANIFEST)
         try:
             summary.bad_manifest_lines = manifest.bad_lines
-            writer = Writer(out, manifest, "batch")
-            inputs, unreadable = [], []
-            for rel in find_inputs(indir, outdir, follow_symlinks, summary.not_followed):
-                summary.found += 1
-                inp = Input(rel, indir / rel)
-                try:
-                    hash_input(inp)
-                except OSError as exc:
-                    unreadable.append((Job(inp, output_stem(rel)), failure(
-                        errors.UnsupportedFile.code, f"cannot read {printable(rel)}: {exc.strerror or exc}")))
-                    continue
-                inputs.append(inp)
-            rec = reconcile(manifest.state, inputs)
-            for e, reason in rec.stale:
-                manifest.mark_stale(e, reason)
-                summary.stale += len(e.get("records") or [])
-            limit_failed = _limit_failures(manifest.entries) if retry_partial else set()
-            todo_inputs: list[tuple[Input, dict | None]] = []
-            for i, inp in enumerate(inputs):
-                doc = rec.continues.get(i)
-                if doc is not None and doc.get("status") == OK:
-                    summary.skipped += 1
-                    if i in rec.moved:
-                        _moved(out, manifest, doc, inp)
-                        summary.moved += 1
-                    continue
-                if doc is None and i in rec.copies:
-                    summary.skipped += 1
-                    continue
-                if retry_partial and doc is None and (inp.key, inp.sha256) not in limit_failed:
-                    summary.skipped += 1  # left for a plain run
-                    continue
-                todo_inputs.append((inp, doc))
-            # stems: a document read again keeps its names; new ones get names nobody holds
-            fixed = {inp.rel: stem_of(doc) for inp, doc in todo_inputs if doc is not None and stem_of(doc)}
-            taken = (writer.state.known | writer.on_disk) - {n.casefold() for inp, doc in todo_inputs
-                                                             if doc is not None for n in doc.get("records") or []}
-            stems = assign_stems([inp.rel for inp, doc in todo_inputs if inp.rel not in fixed], sorted(taken))
-            todo = [Job(inp, fixed.get(inp.rel) or stems[inp.rel], doc, base=output_stem(inp.rel))
-                    for inp, doc in todo_inputs]
-
-            _run(todo, unreadable, writer, summary, progress, jobs, task, options, timeout, max_memory_mb,
-                 setup, ray_address)
+            yield manifest, Writer(out, manifest, command), summary
         finally:
             manifest.close()
     summary.seconds = time.perf_counter() - t0
-    return summary
 
 
 def remap_outdir(outdir, jobs: int | None = None, timeout: float = 600, max_memory_mb: int | None = 2048,
@@ -257,34 +264,25 @@ def remap_outdir(outdir, jobs: int | None = None, timeout: float = 600, max_memo
     gone or changed are named in `summary.left`."""
     outdir = Path(outdir)
     options = with_cache(options or Options(), outdir, True)
-    t0 = time.perf_counter()
-    summary = Summary()
-    with Outdir.open(outdir, wait=wait) as out:
-        manifest = Manifest(outdir / MANIFEST)
-        try:
-            summary.bad_manifest_lines = manifest.bad_lines
-            writer = Writer(out, manifest, "remap")
-            todo = []
-            for doc in sorted(manifest.state.docs(), key=entry_file):
-                summary.found += 1
-                path, rel, stem = entry_path(doc), entry_file(doc), stem_of(doc)
-                if not path or not stem:
-                    summary.left.append((rel, "the manifest line does not say where its input is"))
-                    continue
-                inp = Input(rel, Path(path))
-                try:
-                    hash_input(inp)
-                except OSError as exc:
-                    summary.left.append((rel, f"input gone ({exc.strerror or exc})"))
-                    continue
-                if inp.sha256 != doc.get("sha256"):
-                    summary.left.append((rel, "input changed since it was read (run batch)"))
-                    continue
-                todo.append(Job(inp, stem, doc, base=stem))
-            _run(todo, [], writer, summary, progress, jobs, task, options, timeout, max_memory_mb, setup, None)
-        finally:
-            manifest.close()
-    summary.seconds = time.perf_counter() - t0
+    with _held(outdir, wait, "remap") as (manifest, writer, summary):
+        todo = []
+        for doc in sorted(manifest.state.docs(), key=entry_file):
+            summary.found += 1
+            path, rel, stem = entry_path(doc), entry_file(doc), stem_of(doc)
+            if not path or not stem:
+                summary.left.append((rel, "the manifest line does not say where its input is"))
+                continue
+            inp = Input(rel, Path(path))
+            try:
+                hash_input(inp)
+            except OSError as exc:
+                summary.left.append((rel, f"input gone ({exc.strerror or exc})"))
+                continue
+            if inp.sha256 != doc.get("sha256"):
+                summary.left.append((rel, "input changed since it was read (run batch)"))
+                continue
+            todo.append(Job(inp, stem, doc, base=stem))
+        _run(todo, [], writer, summary, progress, jobs, task, options, timeout, max_memory_mb, setup, None)
     return summary
 
 
