@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from .review import Flag
 
 BBox = tuple[float, float, float, float]  # x0, top, x1, bottom
@@ -233,14 +235,20 @@ def fill_cells(table: Table, frags: Sequence[Fragment]) -> list[Fragment]:
     fragments that fell in no cell."""
     buckets: dict[int, list[Fragment]] = {}
     rest = []
-    for f in frags:
-        for i, c in enumerate(table.cells):
-            x0, t, x1, b = c.bbox
-            if x0 <= f.cx <= x1 and t <= f.cy <= b:
+    if frags and table.cells:
+        # every fragment's centre against every cell at once: the first cell holding it
+        box = np.array([c.bbox for c in table.cells], dtype=np.float64)
+        cx = np.array([f.cx for f in frags], dtype=np.float64)[:, None]
+        cy = np.array([f.cy for f in frags], dtype=np.float64)[:, None]
+        inside = (box[:, 0] <= cx) & (cx <= box[:, 2]) & (box[:, 1] <= cy) & (cy <= box[:, 3])
+        first = inside.argmax(axis=1)
+        for f, i, hit in zip(frags, first.tolist(), inside.any(axis=1).tolist()):
+            if hit:
                 buckets.setdefault(i, []).append(f)
-                break
-        else:
-            rest.append(f)
+            else:
+                rest.append(f)
+    else:
+        rest = list(frags)
     for i, fs in buckets.items():
         c = table.cells[i]
         c.text = block_text(fs, right_edge=c.bbox[2] - 1.0)
