@@ -243,11 +243,13 @@ def load_record(path: Path) -> dict | None:
     return obj if isinstance(obj, dict) else None
 
 
-def compare_dirs(outdir: str | Path, goldendir: str | Path, only_present: bool = False) -> Report:
+def compare_dirs(outdir: str | Path, goldendir: str | Path, only_present: bool = False,
+                 load=None) -> Report:
     """Every golden record `<name>.json` against `OUTDIR/<name>.json`, or else
     against the record whose `source` names that input. With only_present,
     golden records with no record in OUTDIR are left out instead of counted
-    wrong."""
+    wrong. `load(path)` reads a record (default: the file, None when absent)."""
+    load = load or (lambda p: load_record(p) if p.exists() else None)
     outdir, goldendir = Path(outdir), Path(goldendir)
     by_source = None
     recs = []
@@ -260,7 +262,7 @@ def compare_dirs(outdir: str | Path, goldendir: str | Path, only_present: bool =
             if by_source is None:
                 by_source = _source_names(outdir)
             op = by_source.get(gp.name, op)
-        got = load_record(op) if op.exists() else None
+        got = load(op)
         if got is None and only_present:
             continue
         d = compare_records(golden, got, gp.stem)

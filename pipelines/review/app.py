@@ -209,10 +209,7 @@ class Station:
     def queue_page(self, request: Request) -> Response:
         f = self._filters(request)
         items = self.store.queue(**f)
-        try:
-            page = max(1, int(request.query_params.get("page", "1")))
-        except ValueError:
-            raise _Refused(400, "page is a number")
+        page = _list_page(request)
         rows = items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
         unresolved = self.store.queue()
         reasons: dict[str, int] = {}
@@ -302,10 +299,7 @@ class Station:
     def group_page(self, request: Request) -> Response:
         f = self._filters(request)
         items = self.store.queue(**f)
-        try:
-            page = max(1, int(request.query_params.get("page", "1")))
-        except ValueError:
-            raise _Refused(400, "page is a number")
+        page = _list_page(request)
         tiles = []
         for it in items[(page - 1) * GROUP_SIZE: page * GROUP_SIZE]:
             s = self.store.records[it.record]
@@ -479,6 +473,14 @@ def _with_headers(resp: Response) -> Response:
     for k, v in SECURITY_HEADERS:
         resp.headers[k.decode()] = v.decode()
     return resp
+
+
+def _list_page(request: Request) -> int:
+    """The ?page= of a paged list (1 when absent); 400 when it is not a number."""
+    try:
+        return max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        raise _Refused(400, "page is a number")
 
 
 def _where(it, s) -> tuple[int | None, list[float] | None]:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from extract import errors
-from extract.compare import Report, compare_records, load_record
+from extract.compare import Report, compare_dirs, load_record
 from pipelines.io import atomic_write_json, safe_stem
 
 from .store import REVIEWED, UNRESOLVED
@@ -85,27 +85,8 @@ def reviewed_record(outdir: Path, record_path: Path) -> dict | None:
 def compare_reviewed(outdir: str | Path, goldendir: str | Path, only_present: bool = False) -> Report:
     """extract.compare.compare_dirs, reading each record's reviewed version
     where it exists (OUTDIR/reviewed/<stem>.json)."""
-    from extract.compare import _source_names
-
-    outdir, goldendir = Path(outdir), Path(goldendir)
-    by_source = None
-    recs = []
-    for gp in sorted(goldendir.glob("*.json")):
-        golden = load_record(gp)
-        if golden is None:
-            continue
-        op = outdir / gp.name
-        if not op.exists():
-            if by_source is None:
-                by_source = _source_names(outdir)
-            op = by_source.get(gp.name, op)
-        got = reviewed_record(outdir, op)
-        if got is None and only_present:
-            continue
-        d = compare_records(golden, got, gp.stem)
-        d.variant = (golden.get("form") or {}).get("variant")
-        recs.append(d)
-    return Report(recs)
+    outdir = Path(outdir)
+    return compare_dirs(outdir, goldendir, only_present, load=lambda p: reviewed_record(outdir, p))
 
 
 def read_audit(outdir: str | Path) -> list[dict]:
