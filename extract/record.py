@@ -60,7 +60,6 @@ class Builder:
         self.prov: dict[str, dict] = {}
         self.f = mapped.findings  # review entries and warnings, written together
         self.unit = None
-        self._boxes_printed = False  # the table being built prints ☐/☑ boxes in its stage cells
 
     # --------------------------------------------------------------- helpers
     def _prov(self, path: str, raw: Raw, confidence: float | None = None) -> None:
@@ -202,11 +201,11 @@ class Builder:
             if spec.to_extra:
                 continue  # its columns are in extra (the accounting pass put them there)
             rows = self.m.rows.get(spec.key, [])
-            self._boxes_printed = any(_BOX.search(raw.text) for row in rows for k, raw in row.items()
-                                      if k.startswith("stages."))
+            # the table prints ☐/☑ boxes in its stage cells
+            boxes = any(_BOX.search(raw.text) for row in rows for k, raw in row.items() if k.startswith("stages."))
             out = []
             for i, row in enumerate(rows):
-                out.append(self._row(spec, i, row))
+                out.append(self._row(spec, i, row, boxes))
             self._no_mark_at_all(spec, rows, out)
             if spec.key in self.rec:
                 self.rec[spec.key] = out
@@ -233,7 +232,7 @@ class Builder:
                             self.f.flag(f"{spec.key}[{i}].{col.key}.{stage}", "low_confidence",
                                         "no stage of the table reads ticked: the marks may be lost", where=raw)
 
-    def _row(self, spec: TableSpec, i: int, row: dict[str, Raw]) -> dict:
+    def _row(self, spec: TableSpec, i: int, row: dict[str, Raw], boxes: bool = False) -> dict:
         keys = ROW_KEYS.get(spec.key, [c.key for c in spec.columns])
         out: dict = {k: None for k in keys}
         out.update(spec.constant)
@@ -255,7 +254,7 @@ class Builder:
                     if _glyph_only_mark(raw):
                         self.f.flag(path, "low_confidence", "the mark was told from a box glyph the recognizer "
                                     "read, not from the box's pixels", where=raw)
-                    elif self._boxes_printed and _no_mark_read(raw):
+                    elif boxes and _no_mark_read(raw):
                         self.f.flag(path, "low_confidence", "no box was read in this stage cell, while the "
                                     "table prints boxes: the mark was not seen", where=raw)
                     self._prov(path, raw)

@@ -133,11 +133,13 @@ def _embedded_labels(st: State) -> None:
     else the value is suspect."""
     t = st.ctx.t
     specs = {s.key: s for f in t.fields for s in f.walk() if s.key and (s.type in (None, "text"))}
-    by_label: dict[str, str] = {}
+    by_label: dict[str, str] = {}  # printed label → its field
+    by_norm: dict[str, str] = {}  # the same, normalized
     for key, spec in specs.items():
         for lab in spec.labels:
             if len(normalize_label(lab)) >= 2:
                 by_label.setdefault(lab, key)
+                by_norm.setdefault(normalize_label(lab), key)
     if not by_label:
         return
     alt = "|".join(r"\s*".join(map(re.escape, lab)) for lab in sorted(by_label, key=len, reverse=True))
@@ -151,8 +153,7 @@ def _embedded_labels(st: State) -> None:
         for m in rx.finditer(raw.text):
             if not raw.text[:m.start()].strip():
                 continue  # the value begins with a label: _suspect_values names it
-            other = by_label.get(next((lab for lab in by_label if normalize_label(lab) ==
-                                       normalize_label(m.group(2))), ""), "")
+            other = by_norm.get(normalize_label(m.group(2)), "")
             if not other or other == key:
                 continue
             target = st.out.fields.get(other)
