@@ -516,8 +516,17 @@ def batch(
                         options=rs.options, ray_address=ray_address, progress=bar, task=rs.task,
                         follow_symlinks=rs.follow_symlinks, retry_partial=retry_partial, wait=rs.wait,
                         setup=rs.setup, cache=not no_cache)
+    _report_run(st, summary)
+
+
+def _report_run(st, summary) -> None:
+    """What a batch or remap run says: each document not read again, failed or
+    partial and each link passed over (stderr), the summary, exit 1 when any
+    document failed or lost pages."""
     from pipelines.io import printable
 
+    for file, why in summary.left:
+        _err(f"{printable(file)}: not read again: {why}")
     for file, code, message in summary.failures:
         _err(f"{printable(file)}: {code}: {message}")
     for file, pages, message in summary.partials:
@@ -561,7 +570,6 @@ def remap(
     they are and named. Use the reading options of the first run (--ocr, --force-ocr):
     other ones read the pages again."""
     from pipelines.batch import remap_outdir
-    from pipelines.io import printable
     from pipelines.pool import default_jobs
 
     st = _state(ctx)
@@ -573,16 +581,7 @@ def remap(
     bar = _progress(ctx, 0, rs.jobs or default_jobs(), "documents")
     summary = remap_outdir(outdir, jobs=rs.jobs, timeout=rs.timeout, max_memory_mb=rs.max_memory,
                            options=rs.options, progress=bar, task=rs.task, wait=rs.wait, setup=rs.setup)
-    for file, why in summary.left:
-        _err(f"{printable(file)}: not read again: {why}")
-    for file, code, message in summary.failures:
-        _err(f"{printable(file)}: {code}: {message}")
-    for file, pages, message in summary.partials:
-        _err(f"{printable(file)}: partial: {message}")
-    if not st.quiet:
-        typer.echo(str(summary))
-    if summary.n_failed or summary.partial:
-        raise typer.Exit(1)
+    _report_run(st, summary)
 
 
 @app.command("export", short_help="Records → CSV / Excel / Parquet / DuckDB tables.")
