@@ -14,6 +14,7 @@ import re
 
 from ..normalize import normalize_label
 from ..layout import TextLine
+from .kv import ENUMERATION
 from .model import Raw
 from .state import State
 
@@ -122,9 +123,6 @@ _SHORT_FIELDS = ("project.department", "project.implementer", "project.manager",
                  "project.phone", "project.nature", "project.start_date", "project.end_date")
 
 
-_ENUM = r"(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）、.．]?)?"
-
-
 def _embedded_labels(st: State) -> None:
     """A text value with another field's label and a colon printed inside it,
     after a sentence or at a line start (`《…》。可行性：县乡村…`: two sub-fields
@@ -143,7 +141,7 @@ def _embedded_labels(st: State) -> None:
     if not by_label:
         return
     alt = "|".join(r"\s*".join(map(re.escape, lab)) for lab in sorted(by_label, key=len, reverse=True))
-    rx = re.compile(rf"(?:^|(?<=[。；;！!？?\n]))\s*{_ENUM}\s*([\u4e00-\u9fff]{{0,6}}?)({alt})\s*[：:]")
+    rx = re.compile(rf"(?:^|(?<=[。；;！!？?\n]))\s*{ENUMERATION}\s*([\u4e00-\u9fff]{{0,6}}?)({alt})\s*[：:]")
     todo = list(st.out.fields)
     while todo:
         key = todo.pop(0)

@@ -140,7 +140,8 @@ def looks_like_label(c, waiting: bool, has_next: bool = False) -> bool:
     return has_next and bool(_LABELISH.match(t))
 
 
-_ENUM = r"(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）、.．]?)?"
+#: the enumeration a sub-label may carry (1、 （二） 3.)
+ENUMERATION = r"(?:[（(]?[一二三四五六七八九十\d]{1,2}[)）、.．]?)?"
 
 
 def split_sub_labels(text: str, index: LabelIndex) -> list[Match]:
@@ -153,7 +154,7 @@ def split_sub_labels(text: str, index: LabelIndex) -> list[Match]:
     if len(labels) < 2 or text.count("：") + text.count(":") < 2:
         return []
     alt = "|".join(r"\s*".join(map(re.escape, lab)) for lab in labels)
-    rx = re.compile(rf"(?:^|\n)\s*{_ENUM}\s*({alt})\s*[：:]")
+    rx = re.compile(rf"(?:^|\n)\s*{ENUMERATION}\s*({alt})\s*[：:]")
     hits = list(rx.finditer(text))
     if len(hits) < 2:
         return []
