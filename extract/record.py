@@ -11,6 +11,8 @@ from . import contract, errors
 from .mapping import Mapped, Raw
 from .settings import DEFAULT as DEFAULT_SETTINGS
 from .normalize import (
+    CHECKED_GLYPHS,
+    UNCHECKED_GLYPHS,
     clean_text,
     has_marks,
     parse_amount,
@@ -63,7 +65,7 @@ class Builder:
 
     # --------------------------------------------------------------- helpers
     def _prov(self, path: str, raw: Raw, confidence: float | None = None) -> None:
-        conf = raw.confidence * raw.label_score if confidence is None else confidence
+        conf = raw.certainty if confidence is None else confidence
         self.prov[path] = {
             "page": raw.page,
             "bbox": [round(v, 1) for v in raw.bbox] if raw.bbox else None,
@@ -299,13 +301,13 @@ class Builder:
             path = f"extra.{label}"
             if isinstance(val, list):
                 out[label] = [clean_text(r.text) or None if r is not None else None for r in val]
-                weak = [r for r in val if r is not None and r.text.strip() and r.confidence * r.label_score < below]
+                weak = [r for r in val if r is not None and r.text.strip() and r.certainty < below]
                 if weak:  # the column's entry covers each of its values
                     self.f.flag(path, "low_confidence", f"{len(weak)} of its values read with confidence "
-                                f"{min(r.confidence * r.label_score for r in weak):.2f} or more", where=weak[0])
+                                f"as low as {min(r.certainty for r in weak):.2f}", where=weak[0])
                 continue
-            if val.text.strip() and val.confidence * val.label_score < below:
-                self.f.flag(path, "low_confidence", f"confidence {val.confidence * val.label_score:.2f}", where=val)
+            if val.text.strip() and val.certainty < below:
+                self.f.flag(path, "low_confidence", f"confidence {val.certainty:.2f}", where=val)
             if val.options or has_marks(val.text):
                 ticked = ticked_words(val.text, val.options)
                 if ticked is not None:
@@ -394,8 +396,9 @@ def _odd_chars(text: str) -> str:
 def _no_mark_read(raw: Raw) -> bool:
     """An OCR'd stage cell with neither a box glyph in its text nor a mark
     found in its pixels."""
-    return raw.method.startswith("ocr") and "pixels" not in raw.method and not _BOX.search(raw.text) \
-        and not any(c in raw.text for c in "√✓✔") and bool(re.search(r"[\u4e00-\u9fff]", raw.text))
+    return raw.method.startswith("ocr") and "pixels" not in raw.method \
+        and not any(c in raw.text for c in CHECKED_GLYPHS + UNCHECKED_GLYPHS + "口") \
+        and bool(re.search(r"[\u4e00-\u9fff]", raw.text))
 
 
 def _glyph_only_mark(raw: Raw) -> bool:

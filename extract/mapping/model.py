@@ -54,6 +54,12 @@ class Raw:
                    label=label, rule=rule, sources=[line])
 
     @property
+    def certainty(self) -> float:
+        """How sure the value is: the reading's confidence times how well its
+        label matched (what provenance records as confidence)."""
+        return self.confidence * self.label_score
+
+    @property
     def reads(self) -> list[dict]:
         """Every reading of a value read from one cell more than once (a number:
         the kept reading first, then second reads and runner-ups)."""
