@@ -53,7 +53,7 @@ def scanned_pages(path: Path, native: bool = True):
         try:
             for i in range(1, n + 1):
                 nat = r.native(i, 10 ** 9) if native else None
-                yield (i, *nat) if nat else (i, r.render(i, Options().ocr_dpi, 10 ** 9), Options().ocr_dpi)
+                yield (i, *nat) if nat else (i, *r.render(i, Options().ocr_dpi, 10 ** 9))
         finally:
             r.close()
     else:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import errors
+from . import errors, memory
 from .layout import PageLayout
 from .settings import DEFAULT as DEFAULT_SETTINGS, EngineOptions, Settings
 from .textlayer import page_layout, triage
@@ -25,6 +25,12 @@ from .textlayer import page_layout, triage
 log = logging.getLogger(__name__)
 
 OCR_DPI = 300
+#: a page to OCR with more pixels than this is read at the resolution that
+#: fits (as OCRmyPDF does): an A3 sheet at 300 dpi (17.4 Mpx) fits; a
+#: 2160-pt poster at 300 dpi (81 Mpx) is read at about 150 dpi instead of
+#: running out of memory
+PAGE_PIXEL_BUDGET = 20_000_000
+MIN_FIT_DPI = 100
 DEFAULT_MAX_PIXELS = 200_000_000  # a 300-dpi A0 sheet is ~140 Mpx
 DEFAULT_MAX_PAGES = 2000
 # A dense A4 page of 6-pt CJK holds ~12 000 characters; a text layer with more is
@@ -50,6 +56,7 @@ class Options:
     threads: int = 0
     settings: Settings = field(default_factory=lambda: DEFAULT_SETTINGS)  # image path and review
     ocr_cache: str | None = None  # directory of cached page reads (extract/image/cache.py)
+    page_pixel_budget: int = PAGE_PIXEL_BUDGET  # pages to OCR are read within it (see above)
     look_dir: str | None = None  # debug: write what the page reader saw, one PNG per page
 
     @property
@@ -60,7 +67,7 @@ class Options:
 @dataclass
 class PageInfo:
     number: int
-    kind: str  # text | image | garbled | error
+    kind: str  # text | image | garbled | error | set_aside (the quick look: not a form page)
     note: str = ""
     code: str | None = None  # kind "error": why the page was lost (E_MEMORY, E_TOO_LARGE, E_CORRUPT)
 
@@ -104,6 +111,9 @@ class Document:
         page too large: E_TOO_LARGE)."""
         self.info = []
         self._turn: int | None = None  # how the pages read so far surely stood
+        self._kept = False  # a page of this document passed the quick look (or had a text layer)
+        self._aside: list[tuple[int, Callable[[], PageLayout | None], str]] = []
+        self._last_look = ""
         if self.filetype == "pdf":
             yield from self._pdf_pages()
         else:
@@ -118,14 +128,91 @@ class Document:
         log.info("%s page %d: %s", self.path.name, number, note)
         self.info.append(PageInfo(number, "error", note, code))
 
-    def _read_image(self, image, number: int, dpi: float) -> PageLayout:
+    def _read_image(self, image, number: int, dpi: float) -> PageLayout | None:
         """OCR one page; the turn the document's earlier pages surely stood
         in settles a page whose own orientation is unsure (a scanner feeds
-        a stack the same way)."""
+        a stack the same way). None: the quick look set the page aside
+        (`_looks_unlike_a_form`); the caller keeps a way to read it later."""
+        if self._looks_unlike_a_form(image, number, dpi):
+            return None
         layout, sure = _ocr(image, number, dpi, self.options, self._turn)
         if sure:
             self._turn = layout.rotation
         return layout
+
+    def _looks_unlike_a_form(self, image, number: int, dpi: float) -> bool:
+        """The quick look (image/triage.py), until a page of this document
+        passes it: from then on every page is read in full."""
+        if self._kept or not self.options.settings.triage.enabled:
+            return False
+        why = _quick_look(image, number, dpi, self.options)
+        if why is None:
+            self._kept = True
+            return False
+        self._last_look = why
+        return True
+
+    def _set_aside(self, number: int, read_later: Callable[[], PageLayout | None]) -> None:
+        self._aside.append((number, read_later, self._last_look))
+
+    def _aside_pages(self) -> Iterator[PageLayout]:
+        """The pages the quick look set aside: read in full when another page
+        of the document passed it (a declaration never loses a page to the
+        look); else listed in `info` as "set_aside", with what the look
+        found, and given as empty pages that carry the reason."""
+        aside, self._aside = self._aside, []
+        for number, read_later, why in aside:
+            if self._kept:
+                try:
+                    layout = read_later()
+                except _PAGE_LEVEL as exc:
+                    self._page_error(number, exc)
+                    continue
+                except errors.ShenbaoError:
+                    raise
+                except Exception as exc:
+                    self._page_error(number, exc)
+                    continue
+                if layout is None:  # (cannot happen: a page passed the look)
+                    continue
+                self.info.append(PageInfo(number, layout.kind, "; ".join(layout.warnings)))
+                yield layout
+            else:
+                note = f"page {number}: set aside by the quick look, not read in full ({why})"
+                self.info.append(PageInfo(number, "set_aside", note))
+                empty = PageLayout(number, "image", 0.0, 0.0)
+                empty.warnings.append(note)
+                yield empty
+
+    def quick_looks(self) -> Iterator[tuple[int, object]]:
+        """(page number, triage.Look) of every page as the image path would
+        get it (PDF pages rendered or taken at their own resolution, image
+        frames as they are), whatever its text layer: what bench/triage_check.py
+        proves the quick look on."""
+        from .image import triage
+        from .ocr.base import get_engine
+
+        eng = get_engine(self.options.ocr_engine, self.options.engine_options)
+        s = self.options.settings.triage
+        if self.filetype == "pdf":
+            renderer = _PdfRenderer(self.path, self.options.password)
+            try:
+                for i in range(1, self.n_pages + 1):
+                    o = self.options
+                    native = renderer.native(i, o.max_pixels, o.page_pixel_budget) if o.native_images else None
+                    image, dpi = native or renderer.render(i, o.ocr_dpi, o.max_pixels, o.page_pixel_budget)
+                    yield i, triage.look(image, dpi, eng, s)
+            finally:
+                renderer.close()
+        else:
+            from PIL import Image
+
+            with Image.open(self.path) as img:
+                for i in range(1, self.n_pages + 1):
+                    img.seek(i - 1)
+                    frame = img.convert("RGB") if img.mode not in ("1", "L", "RGB") else img.copy()
+                    frame, dpi = within_budget(frame, _image_dpi(img), self.options.page_pixel_budget)
+                    yield i, triage.look(frame, dpi, eng, s)
 
     # ------------------------------------------------------------------ PDF
     def _pdf_pages(self) -> Iterator[PageLayout]:
@@ -153,8 +240,14 @@ class Document:
                         kind = "text"  # (nearly) no text and nothing else on it: no OCR can find more
                     if kind == "text":
                         layout = page_layout(page, i)
+                        self._kept = self._kept or _has_form_word(layout, self.options)
                     else:
                         layout = self._ocr_pdf_page(renderer, i, kind, why)
+                        if layout is None:
+                            self._set_aside(i, lambda i=i, kind=kind, why=why:
+                                            self._ocr_pdf_page(renderer, i, kind, why))
+                            _notify("done", i, self.n_pages)
+                            continue
                 except _PAGE_LEVEL as exc:  # one bad page must not sink the document
                     self._page_error(i, exc)
                     continue
@@ -168,6 +261,7 @@ class Document:
                 self.info.append(PageInfo(i, layout.kind, "; ".join(layout.warnings)))
                 _notify("done", i, self.n_pages)
                 yield layout
+            yield from self._aside_pages()
         finally:
             renderer.close()
             _quietly(pdf.close)
@@ -187,15 +281,23 @@ class Document:
                 raise _corrupt(self.path, exc, "PDF") from exc
         raise _encrypted(self.path, self.options.password) from refused
 
-    def _ocr_pdf_page(self, renderer: "_PdfRenderer", number: int, kind: str, why: str) -> PageLayout:
-        native = renderer.native(number, self.options.max_pixels) if self.options.native_images else None
+    def _ocr_pdf_page(self, renderer: "_PdfRenderer", number: int, kind: str, why: str) -> PageLayout | None:
+        o = self.options
+        native = renderer.native(number, o.max_pixels, o.page_pixel_budget) if o.native_images else None
         if native is not None:
             image, dpi = native
         else:
-            image, dpi = renderer.render(number, self.options.ocr_dpi, self.options.max_pixels), self.options.ocr_dpi
+            image, dpi = renderer.render(number, self.options.ocr_dpi, self.options.max_pixels,
+                                         self.options.page_pixel_budget)
         layout = self._read_image(image, number, dpi)
         del image
+        memory.release()
+        if layout is None:
+            return None
         layout.kind = kind
+        if native is None and dpi < o.ocr_dpi:
+            layout.warnings.append(f"page {number}: read at {dpi:g} dpi, not {o.ocr_dpi}, to fit the page pixel "
+                                   f"budget ({o.page_pixel_budget:,} px): small print may read worse")
         if kind == "garbled":
             layout.warnings.insert(0, f"page {number}: garbled text layer ({why}); read by OCR")
         return layout
@@ -212,12 +314,11 @@ class Document:
             for i in range(1, self.n_pages + 1):
                 _notify("start", i, self.n_pages)
                 try:
-                    img.seek(i - 1)
-                    _check_pixels(img.size, self.options.max_pixels)  # before decoding
-                    frame = img.convert("RGB") if img.mode not in ("1", "L", "RGB") else img.copy()
-                    dpi = _image_dpi(img)
-                    layout = self._read_image(frame, i, dpi)
-                    del frame
+                    layout = self._read_frame(img, i)
+                    if layout is None:
+                        self._set_aside(i, lambda i=i: self._read_frame(img, i))
+                        _notify("done", i, self.n_pages)
+                        continue
                 except _PAGE_LEVEL as exc:  # a corrupt frame among good ones
                     self._page_error(i, exc)
                     continue
@@ -229,6 +330,21 @@ class Document:
                 self.info.append(PageInfo(i, "image", "; ".join(layout.warnings)))
                 _notify("done", i, self.n_pages)
                 yield layout
+            yield from self._aside_pages()
+
+    def _read_frame(self, img, number: int) -> PageLayout | None:
+        img.seek(number - 1)
+        _check_pixels(img.size, self.options.max_pixels)  # before decoding
+        frame = img.convert("RGB") if img.mode not in ("1", "L", "RGB") else img.copy()
+        own = _image_dpi(img)
+        frame, dpi = within_budget(frame, own, self.options.page_pixel_budget)
+        layout = self._read_image(frame, number, dpi)
+        del frame
+        memory.release()
+        if layout is not None and dpi < own:
+            layout.warnings.append(f"page {number}: read at {dpi:g} dpi, not its own {own:g}, to fit the page "
+                                   f"pixel budget ({self.options.page_pixel_budget:,} px)")
+        return layout
 
 
 def _nothing_drawn(page) -> bool:
@@ -272,7 +388,9 @@ class _PdfRenderer:
     def __init__(self, path: Path, password: str | None):
         self.path, self.password, self.pdf = path, password, None
 
-    def render(self, number: int, dpi: float, max_pixels: int):
+    def render(self, number: int, dpi: float, max_pixels: int, budget: int = PAGE_PIXEL_BUDGET):
+        """(image, dpi): the page at dpi, or at the lower dpi that fits the
+        pixel budget (the pixels are never made only to be thrown away)."""
         import pypdfium2 as pdfium
 
         if self.pdf is None:
@@ -280,10 +398,11 @@ class _PdfRenderer:
         page = self.pdf[number - 1]
         try:
             w, h = page.get_size()
+            dpi = fitting_dpi(w / 72 * dpi, h / 72 * dpi, dpi, budget)
             scale = dpi / 72
             _check_pixels((round(w * scale), round(h * scale)), max_pixels,
                           what=f"page {number} ({w:.0f}×{h:.0f} pt) at {dpi:g} dpi")
-            return page.render(scale=scale, grayscale=False).to_pil()
+            return page.render(scale=scale, grayscale=False).to_pil(), dpi
         finally:
             page.close()
 
@@ -291,7 +410,7 @@ class _PdfRenderer:
     #: page is rendered at ocr_dpi: a 600-dpi scan costs 4× the work for nothing)
     NATIVE_DPI = (100.0, 400.0)
 
-    def native(self, number: int, max_pixels: int):
+    def native(self, number: int, max_pixels: int, budget: int = PAGE_PIXEL_BUDGET):
         """(image, dpi) of a page that is one upright image covering it —
         what a scanner wrote — decoded at its own resolution; else None."""
         import pypdfium2 as pdfium
@@ -320,6 +439,8 @@ class _PdfRenderer:
             if abs(dx - dy) > 0.02 * dx or not lo <= dx <= hi:
                 return None
             _check_pixels((pw, ph), max_pixels, what=f"page {number} image ({pw}×{ph} px)")
+            if pw * ph > budget:
+                return None  # rendered within the budget instead
             pil = img.get_bitmap(render=False).to_pil()
             if pil.mode not in ("1", "L", "RGB"):
                 pil = pil.convert("RGB")
@@ -428,6 +549,60 @@ def _ocr(image, number: int, dpi: float, options: Options,
     layout = image_page.to_layout(read, options.settings)
     layout.dpi = float(dpi)
     return layout, read.orientation_sure
+
+
+def _has_form_word(layout: PageLayout, options: Options) -> bool:
+    """A text-layer page that may be part of a declaration: it holds one of
+    the form words the quick look keeps a scanned page for."""
+    from .ocr.textfix import to_simplified
+
+    text = to_simplified("".join(line.text for line in layout.lines)
+                         + "".join(c.text or "" for t in layout.tables for c in t.cells))
+    return any(w in text for w in options.settings.triage.form_words)
+
+
+def fitting_dpi(w_px: float, h_px: float, dpi: float, budget: int) -> float:
+    """dpi, or the lower resolution at which a w_px × h_px page (at dpi)
+    holds at most `budget` pixels (whole dpi, rounded down) — never below
+    MIN_FIT_DPI, where print no longer reads: a page that does not fit even
+    there is left to the --max-pixels refusal."""
+    if budget <= 0 or w_px * h_px <= budget or dpi <= MIN_FIT_DPI:
+        return dpi
+    return float(max(MIN_FIT_DPI, int(dpi * (budget / (w_px * h_px)) ** 0.5)))
+
+
+def within_budget(frame, dpi: float, budget: int):
+    """An image frame reduced to the pixel budget: (frame, its dpi)."""
+    w, h = frame.size
+    new = fitting_dpi(w, h, dpi, budget)
+    if new == dpi:
+        return frame, dpi
+    from PIL import Image
+
+    f = new / dpi
+    size = (max(1, int(w * f)), max(1, int(h * f)))
+    mode = frame.mode
+    small = (frame.convert("L") if mode == "1" else frame).resize(size, Image.Resampling.BOX)
+    log.info("image frame of %d×%d px read at %g dpi to fit %d px", w, h, new, budget)
+    return small, new
+
+
+def _quick_look(image, number: int, dpi: float, options: Options) -> str | None:
+    """None when the page may belong to a declaration (read it in full),
+    else what the quick look found. A look that fails reads the page."""
+    try:
+        from .image import triage
+        from .ocr.base import get_engine
+
+        eng = get_engine(options.ocr_engine, options.engine_options)
+        seen = triage.look(image, dpi, eng, options.settings.triage)
+    except Exception as exc:
+        if errors.is_memory_error(exc):
+            raise
+        log.info("page %d: the quick look failed (%s); reading it in full", number, errors.one_line(exc, 160))
+        return None
+    log.debug("page %d: quick look: %s", number, seen.why)
+    return None if seen.form else seen.why
 
 
 def _image_dpi(img) -> float:

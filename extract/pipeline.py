@@ -43,7 +43,8 @@ def extract_file(path: str | Path, options: Options | None = None,
 def read_document(path: str | Path, options: Options | None = None) -> tuple[Document, list[PageLayout]]:
     """The document and its pages, read (text layer or OCR) but not mapped."""
     doc = open_document(path, options)
-    return doc, list(doc.pages())
+    # (pages the quick look set aside and read later come last: put in order)
+    return doc, sorted(doc.pages(), key=lambda p: p.number)
 
 
 def records_from(doc: Document, pages: list[PageLayout], templates: tuple[Template, ...] | None = None,
@@ -58,6 +59,11 @@ def records_from(doc: Document, pages: list[PageLayout], templates: tuple[Templa
     if not any(getattr(it, "text", None) or getattr(it, "cells", None) for it in items):
         if bad_pages:
             raise errors.CorruptFile(f"{doc.path.name}: no page could be read ({bad_pages[0].note})")
+        aside = [i for i in doc.info if i.kind == "set_aside"]
+        if aside:
+            raise errors.NotDeclaration(
+                f"{doc.path.name} is not a 财政项目支出绩效目标申报表: the quick look found no ruling grid and "
+                f"no form word on any of its {len(aside)} scanned page(s) ({aside[0].note})")
         raise errors.NotDeclaration(f"{doc.path.name}: no text found on any page"
                                     + (f" ({page_warnings[0]})" if page_warnings else ""))
     records, refused = [], []

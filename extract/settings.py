@@ -129,6 +129,36 @@ class OrientationSettings(_Checked):
 
 
 @dataclass(frozen=True)
+class TriageSettings(_Checked):
+    """The quick look that sets aside scanned pages which cannot belong to a
+    declaration before they are read in full (extract/image/triage.py)."""
+
+    #: off: every scanned page is read in full
+    enabled: bool = True
+    #: the look works on a copy reduced to about this resolution
+    work_dpi: float = 150.0
+    #: the ruling grid is looked for on a copy at this resolution
+    look_dpi: float = 50.0
+    #: a rule counts when it is at least this share of the page's width (height)
+    rule_share: float = 0.3
+    #: a cross rule (the other way) counts from this share of the page's height (width)
+    cross_share: float = 0.03
+    #: a grid: this many long rules one way crossed by `min_cross` rules the other way
+    min_rules: int = 2
+    min_cross: int = 2
+    #: a page without a grid is read fast: the detector at this resolution …
+    read_dpi: float = 72.0
+    #: … and the recognizer on this many of its longest lines
+    read_lines: int = 12
+    #: any of these in the quick read keeps the page (simplified characters)
+    form_words: tuple[str, ...] = ("绩效", "指标", "目标", "项目", "资金", "预算", "申报", "万元",
+                                   "单位", "年度", "产出", "效益", "满意", "说明")
+
+    _RANGES = {"work_dpi": (50, 600), "look_dpi": (20, 300), "rule_share": (0, 1), "cross_share": (0, 1), "min_rules": (1, 100), "min_cross": (0, 100),
+               "read_dpi": (30, 300), "read_lines": (1, 200)}
+
+
+@dataclass(frozen=True)
 class ReadSettings(_Checked):
     """Cutting, recognizing and second reads (extract/image/reading.py)."""
 
@@ -235,6 +265,7 @@ class Settings:
     read: ReadSettings = field(default_factory=ReadSettings)
     calibration: Calibration = field(default_factory=Calibration)
     review: ReviewSettings = field(default_factory=ReviewSettings)
+    triage: TriageSettings = field(default_factory=TriageSettings)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -247,6 +278,7 @@ class Settings:
         d = self.as_dict()
         d.pop("review")
         d.pop("calibration")
+        d.pop("triage")  # decides whether a page is read, not what it reads as
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

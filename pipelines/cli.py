@@ -226,6 +226,11 @@ def _settings(ctx: typer.Context, *, ocr, password, force_ocr, max_pages, max_pi
                    max_pixels=max_pixels)
     if cfg.get("ocr_dpi"):
         opts.ocr_dpi = cfg.get("ocr_dpi")
+    if cfg.get("quick_look") is False:  # every scanned page read in full (image/triage.py)
+        import dataclasses
+
+        opts.settings = dataclasses.replace(
+            opts.settings, triage=dataclasses.replace(opts.settings.triage, enabled=False))
     setup = WorkerSetup(plugins=plugins, log_level=st.log_level, log_file=st.log_file)
     return RunSettings(options=opts, jobs=jobs, timeout=float(timeout), max_memory=max_memory or None,
                        follow_symlinks=follow_symlinks, wait=float(wait),

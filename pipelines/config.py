@@ -14,6 +14,7 @@ file and the key. Relative paths are taken from the file's own folder.
 
     [reading]
     force_ocr = false               # --force-ocr
+    quick_look = true               # set aside scanned pages with no grid and no form word
     max_pages = 2000                # --max-pages
     max_pixels = 200_000_000        # --max-pixels
     follow_symlinks = false         # --follow-symlinks
@@ -63,7 +64,8 @@ SCHEMA: dict[str | None, dict[str, tuple[str, object, str]]] = {
     "reading": {"force_ocr": ("force_ocr", _bool, "true or false"),
                 "max_pages": ("max_pages", lambda v: _int(v) and v >= 1, "a whole number ≥ 1"),
                 "max_pixels": ("max_pixels", lambda v: _int(v) and v >= 1, "a whole number ≥ 1"),
-                "follow_symlinks": ("follow_symlinks", _bool, "true or false")},
+                "follow_symlinks": ("follow_symlinks", _bool, "true or false"),
+                "quick_look": ("quick_look", _bool, "true or false")},
     "batch": {"jobs": ("jobs", lambda v: _int(v) and v >= 1, "a whole number ≥ 1"),
               "timeout": ("timeout", lambda v: _num(v) and math.isfinite(v) and v > 0, "a number of seconds > 0"),
               "max_memory": ("max_memory", lambda v: _int(v) and (v == 0 or v >= MIN_MEMORY_MB),
