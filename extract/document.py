@@ -198,9 +198,7 @@ class Document:
             renderer = _PdfRenderer(self.path, self.options.password)
             try:
                 for i in range(1, self.n_pages + 1):
-                    o = self.options
-                    native = renderer.native(i, o.max_pixels, o.page_pixel_budget) if o.native_images else None
-                    image, dpi = native or renderer.render(i, o.ocr_dpi, o.max_pixels, o.page_pixel_budget)
+                    image, dpi, _ = self._page_image(renderer, i)
                     yield i, triage.look(image, dpi, eng, s)
             finally:
                 renderer.close()
@@ -209,9 +207,7 @@ class Document:
 
             with Image.open(self.path) as img:
                 for i in range(1, self.n_pages + 1):
-                    img.seek(i - 1)
-                    frame = img.convert("RGB") if img.mode not in ("1", "L", "RGB") else img.copy()
-                    frame, dpi = within_budget(frame, _image_dpi(img), self.options.page_pixel_budget)
+                    frame, dpi, _ = self._frame(img, i)
                     yield i, triage.look(frame, dpi, eng, s)
 
     # ------------------------------------------------------------------ PDF
@@ -281,21 +277,26 @@ class Document:
                 raise _corrupt(self.path, exc, "PDF") from exc
         raise _encrypted(self.path, self.options.password) from refused
 
-    def _ocr_pdf_page(self, renderer: "_PdfRenderer", number: int, kind: str, why: str) -> PageLayout | None:
+    def _page_image(self, renderer: "_PdfRenderer", number: int):
+        """(image, dpi, native): a PDF page as the image path reads it — its
+        own scanned image when it is one, else rendered (within the budget)."""
         o = self.options
         native = renderer.native(number, o.max_pixels, o.page_pixel_budget) if o.native_images else None
         if native is not None:
-            image, dpi = native
-        else:
-            image, dpi = renderer.render(number, self.options.ocr_dpi, self.options.max_pixels,
-                                         self.options.page_pixel_budget)
+            return native[0], native[1], True
+        image, dpi = renderer.render(number, o.ocr_dpi, o.max_pixels, o.page_pixel_budget)
+        return image, dpi, False
+
+    def _ocr_pdf_page(self, renderer: "_PdfRenderer", number: int, kind: str, why: str) -> PageLayout | None:
+        o = self.options
+        image, dpi, native = self._page_image(renderer, number)
         layout = self._read_image(image, number, dpi)
         del image
         memory.release()
         if layout is None:
             return None
         layout.kind = kind
-        if native is None and dpi < o.ocr_dpi:
+        if not native and dpi < o.ocr_dpi:
             layout.warnings.append(f"page {number}: read at {dpi:g} dpi, not {o.ocr_dpi}, to fit the page pixel "
                                    f"budget ({o.page_pixel_budget:,} px): small print may read worse")
         if kind == "garbled":
@@ -332,12 +333,18 @@ class Document:
                 yield layout
             yield from self._aside_pages()
 
-    def _read_frame(self, img, number: int) -> PageLayout | None:
+    def _frame(self, img, number: int):
+        """(frame, dpi, its own dpi): an image file's frame as the image path
+        reads it (within the budget)."""
         img.seek(number - 1)
         _check_pixels(img.size, self.options.max_pixels)  # before decoding
         frame = img.convert("RGB") if img.mode not in ("1", "L", "RGB") else img.copy()
         own = _image_dpi(img)
         frame, dpi = within_budget(frame, own, self.options.page_pixel_budget)
+        return frame, dpi, own
+
+    def _read_frame(self, img, number: int) -> PageLayout | None:
+        frame, dpi, own = self._frame(img, number)
         layout = self._read_image(frame, number, dpi)
         del frame
         memory.release()
