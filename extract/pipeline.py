@@ -202,9 +202,10 @@ def _reread(rec: dict, alternatives: dict, tpl: Template, f, prov: dict) -> None
     _set_at(rec, path, value)
     rec["checks"] = run_checks(rec, tpl.checks)
     where = prov.get(path) or {}
-    f.flag(path, "disagreement", f"the reading {kept:,.2f} broke a check; the other reading {value:,.2f} "
+    was = "no reading" if kept is None else f"the reading {kept:,.2f}"  # (a value that did not normalize)
+    f.flag(path, "disagreement", f"{was} broke a check; the other reading {value:,.2f} "
            "makes it pass and was kept", page=where.get("page"), bbox=where.get("bbox"),
-           reads=[{"text": f"{kept:.2f}", "source": "kept read"},
+           reads=[{"text": "" if kept is None else f"{kept:.2f}", "source": "kept read"},
                   {"text": str(read.get("text")), "source": read.get("source", "second read"),
                    "confidence": read.get("confidence")}])
 

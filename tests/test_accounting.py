@@ -311,3 +311,29 @@ def test_a_cell_holding_its_own_header_twice_is_suspect():
         ["产出目标", "数量", "完成培训", "63人", "备注备注"],
     ], method="ocr:rapidocr", confidence=0.97)
     assert entries(run([t]), "indicators[0].note", "suspect_value")
+
+
+def test_a_reread_that_fills_an_amount_read_as_nothing_is_flagged(monkeypatch):
+    """A total that did not normalize (null) breaks its check; the second
+    reading makes it pass: the record takes it, flagged as a disagreement
+    that names 'no reading' (this crashed a batch with a TypeError when the
+    kept value was formatted as a number)."""
+    import extract.pipeline as pl
+    from extract.review import Findings
+
+    def checks(rec, _checks):
+        ok = rec["funding"]["total"] == 5.0
+        return [{"id": "sum", "passed": ok, "fields": ["funding.total"]}]
+
+    monkeypatch.setattr(pl, "run_checks", checks)
+    rec = {"funding": {"total": None}, "checks": checks({"funding": {"total": None}}, None)}
+    f = Findings()
+
+    class Tpl:
+        checks = ()
+
+    pl._reread(rec, {"funding.total": [(5.0, {"text": "5.00", "source": "second read", "confidence": 0.9})]},
+               Tpl, f, {"funding.total": {"page": 1, "bbox": [1, 2, 3, 4]}})
+    assert rec["funding"]["total"] == 5.0 and rec["checks"][0]["passed"]
+    (e,) = [e for e in f.entries if e.path == "funding.total"]
+    assert e.reason == "disagreement" and e.detail.startswith("no reading broke a check")
