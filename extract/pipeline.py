@@ -222,11 +222,11 @@ def _set_at(rec: dict, path: str, value) -> None:
 
 
 def _where(prov: dict, path: str) -> tuple[int | None, list | None]:
-    """Page and box of a field, or of a row (the box around its fields on the
-    page of its first one)."""
+    """Page and box of a field, or of a row or a list (the box around its
+    fields on the page of its first one)."""
     if path in prov:
         return prov[path].get("page"), prov[path].get("bbox")
-    parts = [p for k, p in prov.items() if k.startswith(path + ".") and p.get("bbox")]
+    parts = [p for k, p in prov.items() if k.startswith((path + ".", path + "[")) and p.get("bbox")]
     if not parts:
         return None, None
     page = parts[0].get("page")
@@ -244,6 +244,8 @@ def _check_paths(rec: dict, fields: list[str]) -> list[str]:
         if "[]" in name:
             head = name.partition("[]")[0]
             out += [f"{head}[{i}]" for i in range(len(rec.get(head) or []))]
+            if head not in out:
+                out.append(head)  # the list itself: rows it lacks are named too
         else:
             out.append(name)
     return out

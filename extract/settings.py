@@ -152,7 +152,7 @@ class TriageSettings(_Checked):
     read_lines: int = 12
     #: any of these in the quick read keeps the page (simplified characters)
     form_words: tuple[str, ...] = ("绩效", "指标", "目标", "项目", "资金", "预算", "申报", "万元",
-                                   "单位", "年度", "产出", "效益", "满意", "说明")
+                                   "单位", "年度", "产出", "效益", "满意", "说明", "金额", "合计")
 
     _RANGES = {"work_dpi": (50, 600), "look_dpi": (20, 300), "rule_share": (0, 1), "cross_share": (0, 1), "min_rules": (1, 100), "min_cross": (0, 100),
                "read_dpi": (30, 300), "read_lines": (1, 200)}

@@ -337,3 +337,17 @@ def test_a_reread_that_fills_an_amount_read_as_nothing_is_flagged(monkeypatch):
     assert rec["funding"]["total"] == 5.0 and rec["checks"][0]["passed"]
     (e,) = [e for e in f.entries if e.path == "funding.total"]
     assert e.reason == "disagreement" and e.detail.startswith("no reading broke a check")
+
+
+def test_a_failed_sum_over_a_list_names_the_list_so_missing_rows_are_flagged():
+    """Items that do not add up to their total: a row may be missing (the
+    1,000-page batch lost rows of degraded budget tables silently). The list
+    itself is named, which covers the rows the record lacks — and only those."""
+    from extract.pipeline import _check_paths
+    from extract.review import covers
+
+    rec = {"budget_items": [{"amount": 1.0}, {"amount": 2.0}], "budget_total": 9.0}
+    paths = _check_paths(rec, ["budget_items[].amount", "budget_total"])
+    assert paths == ["budget_items[0]", "budget_items[1]", "budget_items", "budget_total"]
+    assert covers("budget_items", "check_failed", "budget_items[3].amount", missing_row=True)
+    assert not covers("budget_items", "check_failed", "budget_items[1].amount", missing_row=False)
