@@ -128,12 +128,13 @@ class Document:
         log.info("%s page %d: %s", self.path.name, number, note)
         self.info.append(PageInfo(number, "error", note, code))
 
-    def _read_image(self, image, number: int, dpi: float) -> PageLayout | None:
+    def _read_image(self, image, number: int, dpi: float, look: bool = True) -> PageLayout | None:
         """OCR one page; the turn the document's earlier pages surely stood
         in settles a page whose own orientation is unsure (a scanner feeds
         a stack the same way). None: the quick look set the page aside
-        (`_looks_unlike_a_form`); the caller keeps a way to read it later."""
-        if self._looks_unlike_a_form(image, number, dpi):
+        (`_looks_unlike_a_form`); the caller keeps a way to read it later.
+        look=False: a page that is read whatever it looks like."""
+        if look and self._looks_unlike_a_form(image, number, dpi):
             return None
         layout, sure = _ocr(image, number, dpi, self.options, self._turn)
         if sure:
@@ -290,7 +291,9 @@ class Document:
     def _ocr_pdf_page(self, renderer: "_PdfRenderer", number: int, kind: str, why: str) -> PageLayout | None:
         o = self.options
         image, dpi, native = self._page_image(renderer, number)
-        layout = self._read_image(image, number, dpi)
+        # a garbled text layer is a program's own page (a form with a broken
+        # font, say), not a scan of unknown paper: it is read, not looked at
+        layout = self._read_image(image, number, dpi, look=kind != "garbled")
         del image
         memory.release()
         if layout is None:

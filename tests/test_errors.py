@@ -527,8 +527,9 @@ def test_declaration_with_pages_dropped(tmp_path, valid_pdf):
 
 def test_huge_pdf_page_not_rendered(tmp_path, valid_pdf, monkeypatch):
     """A 200-inch page with a drawing and no text layer (it would go to OCR)
-    is 3.6 Gpx at 300 dpi: refused by the pixel limit before rendering, as
-    one bad page."""
+    is 3.6 Gpx at 300 dpi and 400 Mpx even at the lowest dpi the page budget
+    goes down to (100): refused by the pixel limit before rendering, as one
+    bad page."""
     import pypdfium2 as pdfium
     from _pdfs import add_drawn_page
 
@@ -539,7 +540,7 @@ def test_huge_pdf_page_not_rendered(tmp_path, valid_pdf, monkeypatch):
     monkeypatch.setattr(pdfium.PdfPage, "render", lambda *a, **kw: pytest.fail("rendered"))
     (rec,) = extract_file(tmp_path / "poster.pdf")
     assert rec["source"]["page_kinds"] == {"text": [1, 2, 3], "error": [4]}
-    assert any(w.startswith("page 4: unreadable") and "60000×60000" in w for w in rec["warnings"])
+    assert any(w.startswith("page 4: unreadable") and "20000×20000" in w and "at 100 dpi" in w for w in rec["warnings"])
 
 
 def test_a_page_with_nothing_drawn_is_not_sent_to_ocr(tmp_path, valid_pdf, monkeypatch):

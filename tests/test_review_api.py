@@ -194,7 +194,7 @@ def test_queue_lists_every_entry_riskiest_first(ro):
     q = json.loads(body)
     assert st == 200
     n_entries = sum(len(read(p)["review"]) for p in ro.out.glob("*.json"))
-    assert len(q) == n_entries == 3 + 5 + 3
+    assert len(q) == n_entries == 3 + 6 + 3  # the sum check names 4 rows, the list and the total
     for it in q:
         assert {"record", "path", "reason", "value", "page", "bbox", "detail"} <= it.keys()
     from extract.review import RISK
@@ -551,7 +551,7 @@ def test_the_command_prints_its_link_and_serves_until_stopped(tmp_path):
         lines = [p.stdout.readline() for _ in range(2)]
         url = lines[1].strip().removeprefix("review at ")
         assert lines[1].startswith("review at http://127.0.0.1:") and "?token=" in url
-        assert "11 fields to review; reviewer 张三" in lines[0]
+        assert "12 fields to review; reviewer 张三" in lines[0]
         st, _, body = call(url)
         assert st == 200 and "申报 review" in body.decode()
         assert call(url.split("?")[0])[0] == 401
