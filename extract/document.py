@@ -164,17 +164,8 @@ class Document:
         aside, self._aside = self._aside, []
         for number, read_later, why in aside:
             if self._kept:
-                try:
-                    layout = read_later()
-                except _PAGE_LEVEL as exc:
-                    self._page_error(number, exc)
-                    continue
-                except errors.ShenbaoError:
-                    raise
-                except Exception as exc:
-                    self._page_error(number, exc)
-                    continue
-                if layout is None:  # (cannot happen: a page passed the look)
+                layout = self._guarded(number, read_later)
+                if layout is None:  # lost (in info), or set aside (cannot be: a page passed)
                     continue
                 self.info.append(PageInfo(number, layout.kind, "; ".join(layout.warnings)))
                 yield layout
@@ -184,6 +175,19 @@ class Document:
                 empty = PageLayout(number, "image", 0.0, 0.0)
                 empty.warnings.append(note)
                 yield empty
+
+    def _guarded(self, number: int, read: Callable[[], PageLayout | None]) -> PageLayout | None:
+        """read(), or None when the page is lost: recorded in `info` with its
+        code, as the page loops do (a ShenbaoError of the document goes up)."""
+        try:
+            return read()
+        except _PAGE_LEVEL as exc:
+            self._page_error(number, exc)
+        except errors.ShenbaoError:
+            raise
+        except Exception as exc:
+            self._page_error(number, exc)
+        return None
 
     def quick_looks(self) -> Iterator[tuple[int, object]]:
         """(page number, triage.Look) of every page as the image path would

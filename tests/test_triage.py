@@ -295,3 +295,22 @@ def test_a_huge_image_frame_is_reduced_to_the_budget():
     assert dpi == 149.0 and small.size == (4470, 4470)
     same, dpi2 = docmod.within_budget(Image.new("L", (2480, 3508), 255), 300.0, 20_000_000)
     assert dpi2 == 300.0 and same.size == (2480, 3508)
+
+
+def test_a_set_aside_page_that_fails_its_full_read_is_a_lost_page(tmp_path, monkeypatch):
+    """The late full read of a set-aside page fails like any page: listed
+    with its code, the rest of the document kept."""
+    calls = []
+
+    def fake_ocr(image, number, dpi, options, prior_turn=None):
+        calls.append(number)
+        if number == 1:
+            raise MemoryError()
+        return PageLayout(number, "image", 595.0, 842.0), True
+
+    monkeypatch.setattr(docmod, "_ocr", fake_ocr)
+    f = _tiff(tmp_path / "decl.tif", [_text_like(_blank()), _ruled()])
+    doc, pages = read_document(f, _engine("Dear Sir"))
+    assert calls == [2, 1] and [p.number for p in pages] == [2]
+    (lost,) = [i for i in doc.info if i.kind == "error"]
+    assert lost.number == 1 and lost.code == "E_MEMORY"
