@@ -572,7 +572,7 @@ def _has_form_word(layout: PageLayout, options: Options) -> bool:
 
     text = to_simplified("".join(line.text for line in layout.lines)
                          + "".join(c.text or "" for t in layout.tables for c in t.cells))
-    return any(w in text for w in options.settings.triage.form_words)
+    return options.settings.triage.form_word(text) is not None
 
 
 def fitting_dpi(w_px: float, h_px: float, dpi: float, budget: int) -> float:

@@ -157,6 +157,10 @@ class TriageSettings(_Checked):
     _RANGES = {"work_dpi": (50, 600), "look_dpi": (20, 300), "rule_share": (0, 1), "cross_share": (0, 1), "min_rules": (1, 100), "min_cross": (0, 100),
                "read_dpi": (30, 300), "read_lines": (1, 200)}
 
+    def form_word(self, text: str) -> str | None:
+        """The first of the form words in text (simplified characters), if any."""
+        return next((w for w in self.form_words if w in text), None)
+
 
 @dataclass(frozen=True)
 class ReadSettings(_Checked):

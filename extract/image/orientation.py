@@ -49,7 +49,8 @@ def _crops(gray: np.ndarray, blobs, f: float, turn: int, n: int) -> list[np.ndar
     return out
 
 
-def _box_crops(gray: np.ndarray, boxes, turn: int, n: int) -> list[np.ndarray]:
+def box_crops(gray: np.ndarray, boxes, turn: int, n: int) -> list[np.ndarray]:
+    """The first n boxes cut from gray with a little margin, turned by turn."""
     out = []
     for x0, y0, x1, y1 in boxes[:n]:
         pad = int(0.15 * min(x1 - x0, y1 - y0))
@@ -126,9 +127,9 @@ def decide(gray: np.ndarray, eng: OcrEngine, s: OrientationSettings, dpi: float 
     n = s.vote_lines
     cands = []
     if len(wide) >= 0.25 * len(tall):
-        cands += [(0, _box_crops(gray, wide, 0, n)), (180, _box_crops(gray, wide, 180, n))]
+        cands += [(0, box_crops(gray, wide, 0, n)), (180, box_crops(gray, wide, 180, n))]
     if len(tall) >= 0.25 * len(wide):
-        cands += [(90, _box_crops(gray, tall, 90, n)), (270, _box_crops(gray, tall, 270, n))]
+        cands += [(90, box_crops(gray, tall, 90, n)), (270, box_crops(gray, tall, 270, n))]
     scores = _vote(eng, cands)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     best, b = ranked[0]
@@ -140,7 +141,7 @@ def decide(gray: np.ndarray, eng: OcrEngine, s: OrientationSettings, dpi: float 
         # the line classifier on the detected lines, as a second opinion
         lines = wide if best in (0, 180) else tall
         axis2 = 0 if best in (0, 180) else 90
-        probs = judge(_box_crops(gray, lines, axis2, n))
+        probs = judge(box_crops(gray, lines, axis2, n))
         if probs:
             p = float(np.mean(probs))
             turn, conf = (axis2 + (180 if p > 0.5 else 0)) % 360, abs(p - 0.5) * 2

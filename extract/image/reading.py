@@ -137,10 +137,10 @@ def calibrate(words: Sequence[Word], settings: Settings) -> None:
         w.confidence = calibrated(evidence(w), settings)
 
 
-def detect_boxes(eng: OcrEngine, gray: np.ndarray, dpi: float) -> list[PxBox]:
+def detect_boxes(eng: OcrEngine, gray: np.ndarray, dpi: float, at_dpi: float | None = None) -> list[PxBox]:
     """The engine's text lines as boxes in gray's pixels; detection runs on a
-    copy at the engine's detection resolution when it has one."""
-    det_dpi = getattr(eng, "detect_dpi", None)
+    copy at at_dpi, else at the engine's detection resolution when it has one."""
+    det_dpi = at_dpi or getattr(eng, "detect_dpi", None)
     f = 1.0
     if det_dpi and dpi > det_dpi * 1.15:
         f = det_dpi / dpi

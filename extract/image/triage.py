@@ -38,6 +38,8 @@ from ..ocr.base import OcrEngine
 from ..ocr.textfix import to_simplified
 from ..settings import TriageSettings
 from . import preprocess as pp
+from .orientation import box_crops
+from .reading import detect_boxes
 
 
 @dataclass
@@ -85,24 +87,15 @@ def _rules_text(r: dict[str, int]) -> str:
 
 
 def quick_read(gray: np.ndarray, dpi: float, eng: OcrEngine, s: TriageSettings) -> list[str]:
-    """The longest text lines of the page, read fast: every line in both
-    turns of its axis (the page's own orientation is not known yet)."""
-    f = min(1.0, s.read_dpi / dpi) if dpi else 1.0
-    small = gray if f == 1.0 else cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-    boxes = []
-    for q in eng.detect(small, dpi * f):
-        q = np.asarray(q, np.float32).reshape(-1, 2) / f
-        x0, y0 = int(q[:, 0].min()), int(q[:, 1].min())
-        x1, y1 = int(q[:, 0].max()) + 1, int(q[:, 1].max()) + 1
-        if x1 - x0 > 2 and y1 - y0 > 2:
-            boxes.append((x0, y0, x1, y1))
+    """The longest text lines of the page, read fast (the detector at
+    `read_dpi`): every line in both turns of its axis, the page's own
+    orientation not being known yet."""
+    boxes = [b for b in detect_boxes(eng, gray, dpi, s.read_dpi) if b[2] - b[0] > 2 and b[3] - b[1] > 2]
     boxes.sort(key=lambda b: -max(b[2] - b[0], b[3] - b[1]))
     crops = []
-    for x0, y0, x1, y1 in boxes[: s.read_lines]:
-        pad = int(0.15 * min(x1 - x0, y1 - y0))
-        crop = gray[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-        turns = (0, 180) if (x1 - x0) >= (y1 - y0) else (90, 270)
-        crops += [np.ascontiguousarray(pp.rotate_quadrant(crop, t)) for t in turns]
+    for b in boxes[: s.read_lines]:
+        for t in ((0, 180) if (b[2] - b[0]) >= (b[3] - b[1]) else (90, 270)):
+            crops += box_crops(gray, [b], t, 1)
     return [to_simplified(r.text) for r in eng.recognize(crops)] if crops else []
 
 
@@ -130,10 +123,10 @@ def look(image, dpi: float, eng: OcrEngine, s: TriageSettings) -> Look:
         return Look(True, f"ruling grid ({_rules_text(found)})", found)
     texts = quick_read(gray, dpi, eng, s)
     for t in texts:
-        for word in s.form_words:
-            if word in t:
-                return Look(True, f"no ruling grid ({_rules_text(found)}); the quick read found {word!r}",
-                            found, word)
+        word = s.form_word(t)
+        if word:
+            return Look(True, f"no ruling grid ({_rules_text(found)}); the quick read found {word!r}",
+                        found, word)
     seen = "; ".join(t for t in texts[::2][:3] if t.strip())[:80]
     return Look(False, f"no ruling grid ({_rules_text(found)}) and no form word in a quick read of "
                        f"{len(texts) // 2} line(s)" + (f" ({seen})" if seen else ""), found)
