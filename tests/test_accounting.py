@@ -271,6 +271,26 @@ def test_a_printed_table_whose_rows_were_all_lost_names_the_list():
                        "indicators", "not_found")
 
 
+def test_rows_after_a_lost_table_are_named_as_shifted():
+    """The 长期 table (printed first) was lost, its heading misread: the
+    annual rows stand where the long-term ones belong, and each is named."""
+    tpl = TPLS["ministry-county"]
+    annual = table([["一级指标", "二级指标", "指标内容", "指标值", "备注"],
+                    ["产出指标", "数量指标", "年度培训", "300人次", ""],
+                    ["产出指标", "质量指标", "合格率", "≥90%", ""]], top=400)
+    rec = run([line("长期续效指标", 100), line("年度绩效指标", 380), annual], tpl)
+    assert [i["level3"] for i in rec["indicators"]] == ["年度培训", "合格率"]
+    assert [e["detail"] for e in entries(rec, "indicators", "not_found")] == [
+        "no rows under the heading 长期绩效指标: that table was not read"]
+    shifted = [e["path"] for e in rec["review"] if "shifted" in (e["detail"] or "")]
+    assert shifted == ["indicators[0]", "indicators[1]"]
+    # the 年度 table lost instead (printed last): the rows read are in their place
+    long_ = table([["一级指标", "二级指标", "指标内容", "指标值", "备注"],
+                   ["产出指标", "数量指标", "培训人次", "600人次", ""]], top=120)
+    rec = run([line("长期绩效指标", 100), long_], tpl)
+    assert not [e for e in rec["review"] if "shifted" in (e["detail"] or "")]
+
+
 def test_a_value_holding_a_neighbouring_cells_header_is_suspect():
     t = table([
         ["需要说明的其他问题", ("无√文件名称具体措施保障阶段", 5)],

@@ -21,7 +21,7 @@ from extract.image import reading
 from extract.image.page import PageRead, read_image, to_layout
 from extract.layout import Fragment
 from extract.ocr import registry
-from extract.ocr.base import Read, Word
+from extract.ocr.base import Read, Word, quad_to_box
 from extract.review import Flag
 
 # ------------------------------------------------------------------ settings
@@ -186,6 +186,73 @@ def test_rapidocr_reads_with_character_probabilities_and_digits_only():
     assert r.weakest <= r.score
     (d,) = eng.recognize([_number_crop("846000")], charset="0123456789")
     assert d.text == "846000"
+
+
+def _tall_page(h: int = 1300, w: int = 900, centres=(60, 200, 464, 470, 700, 880, 884, 1100, 1250)):
+    """A page at the detector's resolution with a line of digits centred on
+    each of the rows given (464 and 880 are the seams of its three bands)."""
+    img = np.full((h, w), 255, np.uint8)
+    for k, cy in enumerate(centres):
+        x = 40 if k % 2 == 0 else 480
+        cv2.putText(img, f"{k}0{k}4{k}6.00", (x, cy + 9), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2, cv2.LINE_AA)
+    return img, centres
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    i = ix * iy
+    return i / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - i)
+
+
+def test_rapidocr_detects_a_large_image_in_bands_and_loses_or_doubles_no_line(monkeypatch):
+    from extract.ocr import rapidocr as rmod
+
+    eng = registry.get("rapidocr")
+    img, centres = _tall_page()
+    shapes = []
+    one = eng._detect_one
+
+    def spy(band, enlarge=True):
+        shapes.append(band.shape)
+        return one(band, enlarge)
+
+    monkeypatch.setattr(eng, "_detect_one", spy)
+    banded = [quad_to_box(q) for q in eng.detect(img, 110)]
+    assert len(shapes) == 3 and all(h * w <= rmod.DET_BAND_PIXELS * 1.1 for h, w in shapes)
+    monkeypatch.setattr(rmod, "DET_BAND_PIXELS", 10 ** 9)
+    shapes.clear()
+    whole = [quad_to_box(q) for q in eng.detect(img, 110)]
+    assert shapes == [img.shape]
+    # every printed line once, lines on a seam included, where the whole page has it
+    assert len(banded) == len(whole) == len(centres)
+    for b in banded:
+        assert max(_iou(b, o) for o in whole) > 0.7
+    assert sorted(round((b[1] + b[3]) / 2) for b in banded) == pytest.approx(sorted(centres), abs=4)
+
+
+def test_rapidocr_batches_hold_a_bounded_width(monkeypatch):
+    from extract.ocr import rapidocr as rmod
+
+    eng = registry.get("rapidocr")
+    seen = []
+    rec = eng._rec
+
+    class Spy:
+        def run(self, names, feed):
+            seen.append(next(iter(feed.values())).shape)
+            return rec.run(names, feed)
+
+    monkeypatch.setattr(eng, "_rec", Spy())
+    wide = [_number_crop("12345678901234567890", h=30)] * 3  # about 900 px at the model's height
+    small = [_number_crop("846000")] * 20
+    reads = eng.recognize(wide + small)
+    assert [r.text for r in reads] == ["12345678901234567890"] * 3 + ["846000"] * 20
+    assert sum(s[0] for s in seen) == 23
+    for n, _, _, width in seen:
+        assert n == 1 or n * width <= rmod.BATCH_WIDTH
+        assert n <= rmod.MAX_BATCH
+    assert len(seen) < 23  # small crops still share batches
 
 
 # ------------------------------------------------------------------ orientation

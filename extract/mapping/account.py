@@ -371,11 +371,21 @@ def _tables(st: State) -> None:
             # each printed table the form has (长期 / 年度绩效指标) gave rows: a table
             # whose rows are all lost names its list (the rows the record lacks)
             seen = {normalize_label(row["table"].text) for row in rows if "table" in row}
-            for heading in spec.heading:
-                h = normalize_label(heading)
+            order = [normalize_label(h) for h in spec.heading]  # as printed
+            for m, (heading, h) in enumerate(zip(spec.heading, order)):
                 if seen and not any(h in x or x in h for x in seen if x):
                     out.findings.flag(spec.key, "not_found", f"no rows under the heading {heading}: that "
                                       "table was not read", warning=f"{spec.key}: no rows under {heading}")
+                    # the rows of a table printed after the lost one stand in
+                    # the list where the lost rows should be: each is named
+                    for i, row in enumerate(rows):
+                        x = normalize_label(row["table"].text) if "table" in row else ""
+                        later = [k for k, o in enumerate(order) if x and (o in x or x in o)]
+                        if later and later[0] > m:
+                            out.findings.flag(f"{spec.key}[{i}]", "not_found",
+                                              f"the rows under {heading}, printed before this one, were "
+                                              "not read: its place in the list is shifted",
+                                              where=next(iter(row.values()), None), warning=False)
         if spec.total and spec.total.key not in out.totals:
             out.findings.flag(spec.total.key, "not_found", "the table's total row was not found")
             out.findings.flag(spec.key, "not_found", "the table ends without its total row: rows may be "
