@@ -291,6 +291,18 @@ def test_rows_after_a_lost_table_are_named_as_shifted():
     assert not [e for e in rec["review"] if "shifted" in (e["detail"] or "")]
 
 
+def test_a_header_line_read_without_its_value_is_not_found():
+    """填报单位（盖章）： read, the unit's name (under the seal) not."""
+    tpl = TPLS["sh-district-2020"]
+    t = table([["项目名称", "河道轮浚"], ["主管部门", "区水务局"]], top=120)
+    rec = run([line("填报单位（盖章）：", 100), t], tpl)
+    assert rec["form"]["filing_unit"] is None
+    assert [e["detail"] for e in entries(rec, "form.filing_unit", "not_found")] == [
+        "the filing_unit line was read, but no value on it"]
+    rec = run([line("填报单位（盖章）：区水务局", 100), t], tpl)
+    assert rec["form"]["filing_unit"] == "区水务局" and not entries(rec, "form.filing_unit")
+
+
 def test_a_value_holding_a_neighbouring_cells_header_is_suspect():
     t = table([
         ["需要说明的其他问题", ("无√文件名称具体措施保障阶段", 5)],

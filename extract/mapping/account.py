@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ..normalize import normalize_label
+from ..normalize import clean_text, normalize_label
 from ..layout import TextLine
 from .kv import ENUMERATION
 from .model import Raw
@@ -334,6 +334,10 @@ def _expected_header(st: State) -> None:
                 out.findings.flag("form.amount_unit", "not_found", "no 金额单位 was found (line or label)")
         elif key not in out.header:
             out.findings.flag(f"form.{key}", "not_found", f"the {key} line was not found")
+        elif not clean_text(out.header[key].text):
+            # 填报单位（盖章）： read, the unit's name under the seal not
+            out.findings.flag(f"form.{key}", "not_found", f"the {key} line was read, but no value on it",
+                              where=out.header[key])
 
 
 def _tables(st: State) -> None:
