@@ -295,10 +295,14 @@ def test_a_header_line_read_without_its_value_is_not_found():
     """填报单位（盖章）： read, the unit's name (under the seal) not."""
     tpl = TPLS["sh-district-2020"]
     t = table([["项目名称", "河道轮浚"], ["主管部门", "区水务局"]], top=120)
-    rec = run([line("填报单位（盖章）：", 100), t], tpl)
+    scanned = TextLine(text="填报单位（盖章）：", bbox=(0, 100, 200, 110), page=1, method="ocr:rapidocr")
+    rec = run([scanned, t], tpl)
     assert rec["form"]["filing_unit"] is None
     assert [e["detail"] for e in entries(rec, "form.filing_unit", "not_found")] == [
         "the filing_unit line was read, but no value on it"]
+    # a text layer's empty line is an empty line: many forms leave the unit to the stamp
+    rec = run([line("填报单位（盖章）：", 100), t], tpl)
+    assert rec["form"]["filing_unit"] is None and not entries(rec, "form.filing_unit")
     rec = run([line("填报单位（盖章）：区水务局", 100), t], tpl)
     assert rec["form"]["filing_unit"] == "区水务局" and not entries(rec, "form.filing_unit")
 

@@ -334,8 +334,10 @@ def _expected_header(st: State) -> None:
                 out.findings.flag("form.amount_unit", "not_found", "no 金额单位 was found (line or label)")
         elif key not in out.header:
             out.findings.flag(f"form.{key}", "not_found", f"the {key} line was not found")
-        elif not clean_text(out.header[key].text):
-            # 填报单位（盖章）： read, the unit's name under the seal not
+        elif not clean_text(out.header[key].text) and out.header[key].method.startswith("ocr"):
+            # 填报单位（盖章）： read off a scan, the unit's name (under the
+            # seal) not; a text layer's empty line is an empty line (many
+            # forms leave the unit to the stamp)
             out.findings.flag(f"form.{key}", "not_found", f"the {key} line was read, but no value on it",
                               where=out.header[key])
 
