@@ -259,13 +259,18 @@ class RapidOcrEngine:
     def _decode(self, p: np.ndarray, allowed: np.ndarray | None) -> Read:
         if allowed is not None:
             p = p[:, allowed]
-        top2 = np.argpartition(-p, 1, axis=1)[:, :2]
+        elif not p.flags.writeable:
+            p = p.copy()
+        # the best and the runner-up class of each frame, without a frame ×
+        # class temporary (a long line's output is 250 × 18,000 floats): the
+        # best is masked in place for the second argmax, then put back
         rows = np.arange(p.shape[0])
-        a, b = top2[:, 0], top2[:, 1]
-        swap = p[rows, b] > p[rows, a]
-        best = np.where(swap, b, a)
-        second = np.where(swap, a, b)
-        pb, ps = p[rows, best], p[rows, second]
+        best = p.argmax(axis=1)
+        pb = p[rows, best]
+        p[rows, best] = -np.inf
+        second = p.argmax(axis=1)
+        ps = p[rows, second]
+        p[rows, best] = pb
         chars: list[tuple[str, float, str, float]] = []
         prev = -1
         for t in range(p.shape[0]):
