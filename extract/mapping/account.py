@@ -376,18 +376,19 @@ def _tables(st: State) -> None:
                                       "no table heading was read over this row", warning=False)
             # each printed table the form has (长期 / 年度绩效指标) gave rows: a table
             # whose rows are all lost names its list (the rows the record lacks)
-            seen = {normalize_label(row["table"].text) for row in rows if "table" in row}
             order = [normalize_label(h) for h in spec.heading]  # as printed
-            for m, (heading, h) in enumerate(zip(spec.heading, order)):
-                if seen and not any(h in x or x in h for x in seen if x):
+            # the headings (by their place in `order`) each row's heading text matches
+            under = [{k for k, h in enumerate(order) if x and (h in x or x in h)}
+                     for x in (normalize_label(row["table"].text) if "table" in row else "" for row in rows)]
+            headed = any("table" in row for row in rows)
+            for m, heading in enumerate(spec.heading):
+                if headed and not any(m in u for u in under):
                     out.findings.flag(spec.key, "not_found", f"no rows under the heading {heading}: that "
                                       "table was not read", warning=f"{spec.key}: no rows under {heading}")
                     # the rows of a table printed after the lost one stand in
                     # the list where the lost rows should be: each is named
                     for i, row in enumerate(rows):
-                        x = normalize_label(row["table"].text) if "table" in row else ""
-                        later = [k for k, o in enumerate(order) if x and (o in x or x in o)]
-                        if later and later[0] > m:
+                        if under[i] and min(under[i]) > m:
                             out.findings.flag(f"{spec.key}[{i}]", "not_found",
                                               f"the rows under {heading}, printed before this one, were "
                                               "not read: its place in the list is shifted",

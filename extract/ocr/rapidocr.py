@@ -29,16 +29,17 @@ import cv2
 import numpy as np
 
 from ..settings import EngineOptions
-from .base import Read
+from .base import Read, area, intersect
 
 REC_H = 48  # the recognition model's input height (px)
 CLS_SHAPE = (48, 192)  # the line classifier's input (px)
 MAX_BATCH = 8
 #: a recognition batch holds at most this many pixels of (padded) width in
-#: all: on one core a batch is no faster per crop than single crops (measured:
-#: 8 crops 2000 px wide take 1.4x as long batched as one by one), and the
-#: network's working memory grows with the batch's total width (about 40 MB
-#: per 1000 px): eight long prose lines in one batch made a worker's peak
+#: all: on one core a batch is no faster per crop than single crops (measured,
+#: bench/engine_cost.py: 8 crops 2000 px wide take 1.4-1.7x as long batched as
+#: one by one), and the network's working memory grows with the batch's total
+#: width (about 36 MB per 1000 px): eight long prose lines in one batch made a
+#: worker's peak
 BATCH_WIDTH = 1600
 
 #: detection: images larger than this go to the network in bands (memory)
@@ -93,12 +94,8 @@ def _padded(width: int) -> int:
 
 def _covers(a, b, share: float = 0.5) -> bool:
     """Two boxes of the same text: their overlap is most of the smaller one."""
-    ix = min(a[2], b[2]) - max(a[0], b[0])
-    iy = min(a[3], b[3]) - max(a[1], b[1])
-    if ix <= 0 or iy <= 0:
-        return False
-    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return ix * iy > share * max(small, 1e-6)
+    i = intersect(a, b)
+    return i is not None and area(i) > share * max(min(area(a), area(b)), 1e-6)
 
 
 class RapidOcrEngine:
@@ -231,7 +228,7 @@ class RapidOcrEngine:
             last = batches[-1] if batches else None
             if (last and len(last) < MAX_BATCH and widths[i] <= widths[last[0]] * 1.25 + 8
                     and (len(last) + 1) * _padded(widths[i]) <= BATCH_WIDTH):
-                batches[-1].append(i)
+                last.append(i)
             else:
                 batches.append([i])
         allowed = self._allowed(charset) if charset else None
@@ -240,7 +237,7 @@ class RapidOcrEngine:
             wpad = _padded(wmax)
             batch = np.zeros((len(b), 3, REC_H, wpad), dtype=np.float32)
             for k, i in enumerate(b):
-                batch[k, :, :, : widths[i]] = imgs[i].transpose(2, 0, 1) / 127.5 - 1.0
+                batch[k, :, :, : widths[i]] = imgs[i].astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0
             preds = self._rec.run(None, {self._rec_in: batch})[0]
             for k, i in enumerate(b):
                 # frames past the crop's own width are padding
